@@ -1,0 +1,16 @@
+# The two commands of the README.  Both do all set-up on a fresh Debian machine.
+.PHONY: run test lint bench
+
+run:
+	bash scripts/setup.sh app
+	YITU_SESSION_COOKIE_SECURE=false .venv/bin/yitu serve --host 127.0.0.1 --port 5000
+
+test:
+	bash scripts/setup.sh test
+	.venv/bin/pytest
+
+lint:
+	.venv/bin/ruff check geo web scripts tests
+
+bench:
+	.venv/bin/python tests/benchmarks/bench_import.py

@@ -1,0 +1,48 @@
+"""The Yitu web app: ``create_app`` is the only entry point."""
+
+from __future__ import annotations
+
+import importlib
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+# Blueprint modules, each exposing ``bp``; an area adds its own line.
+BLUEPRINTS: tuple[str, ...] = (
+    "web.directory",
+)
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: defaults, then ``YITU_*`` variables (or the test config)."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_object("web.config.Defaults")
+    if test_config is None:
+        app.config.from_prefixed_env("YITU")
+    else:
+        app.config.update(test_config)
+    app.config["SECRET_KEY"] = app.config["SECRET_KEY"] or instance_secret(Path(app.instance_path))
+
+    from web import db, errors, escape, i18n, templating
+
+    db.init_app(app)
+    errors.init_app(app)
+    i18n.init_app(app)
+    templating.init_app(app)
+    escape.init_app(app)
+    for name in BLUEPRINTS:
+        app.register_blueprint(importlib.import_module(name).bp)
+    return app
+
+
+def instance_secret(instance: Path) -> str:
+    """Return the secret key kept in ``instance/secret_key``, creating it once."""
+    path = instance / "secret_key"
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()

@@ -1,0 +1,68 @@
+"""Settings.  Each is overridable as an environment variable ``YITU_<NAME>``.
+
+Nothing here reads the environment at import time; ``create_app`` layers
+``Defaults``, then ``YITU_*`` variables, then the test config.
+"""
+
+from __future__ import annotations
+
+from geo.db.engine import DEFAULT_DATABASE_URL
+
+
+class Defaults:
+    """Default settings, each with what it does."""
+
+    # SQLAlchemy URL (psycopg 3 driver) of the PostGIS database.
+    DATABASE_URL = DEFAULT_DATABASE_URL
+    # Pooled connections per worker process, and seconds to wait for one
+    # before answering 503 (so a stuck database never hangs a rider's phone).
+    DATABASE_POOL_SIZE = 5
+    DATABASE_POOL_TIMEOUT_S = 2.0
+    # Server-side cap on one SQL statement, in milliseconds.
+    DATABASE_STATEMENT_TIMEOUT_MS = 10_000
+    # Signs session cookies; set YITU_SECRET_KEY in production (`make run`
+    # writes a random one to instance/secret_key when it is missing).
+    SECRET_KEY: str | None = None
+    # Largest request body accepted, in bytes (uploads included).
+    MAX_CONTENT_LENGTH = 32 * 1024 * 1024
+    # Session cookies: Secure needs HTTPS; `make run` turns it off for plain
+    # http on 127.0.0.1.  Lifetime in seconds.
+    SESSION_COOKIE_SECURE = True
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    PERMANENT_SESSION_LIFETIME = 8 * 3600
+    # Map tiles: URL template, attribution, and the CRS the tiles are drawn
+    # in ("wgs84" for OpenStreetMap, "gcj02" for Amap/Tencent).  Tiles are
+    # fetched by the user's browser; the server never downloads them.
+    TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    TILE_ATTRIBUTION = "&copy; OpenStreetMap contributors"
+    TILE_CRS = "wgs84"
+    # Origins allowed to frame /embed (space-separated CSP source list).
+    EMBED_FRAME_ANCESTORS = "*"
+    # Planner pages are open to anyone only when this is on (off by default).
+    PLANNER_PUBLIC = False
+    # Languages offered, the first being the default.
+    LANGUAGES = ("zh", "en")
+    BABEL_DEFAULT_LOCALE = "zh"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    # Login attempts allowed per client address (Flask-Limiter syntax), and
+    # where the limiter keeps its counters ("memory://" or a Redis URL).
+    LOGIN_RATE_LIMIT = "10 per minute"
+    RATELIMIT_STORAGE_URI = "memory://"
+    # --- accounts, households, privacy (issue 5; docs/security.md) ---
+    # SQLAlchemy URL of the same database as the ``yitu_app`` role, used by
+    # login, caseworker, auditor and household pages; DATABASE_URL should
+    # then name the ``yitu_public`` role, which cannot read households.
+    # Unset: DATABASE_URL serves both (single-user development only).
+    PRIVATE_DATABASE_URL: str | None = None
+    # File holding the base64 AES-256 household key (alternative to the
+    # YITU_HOUSEHOLD_KEY variable, which create_app moves out of the config).
+    HOUSEHOLD_KEY_FILE: str | None = None
+    # Planner view of households: H3 resolution of the cells and the minimum
+    # number of households a shown cell must hold (smaller cells are hidden).
+    HOUSEHOLD_H3_RESOLUTION = 8
+    HOUSEHOLD_K = 11
+    # Per-account login attempts (on top of LOGIN_RATE_LIMIT per address).
+    LOGIN_RATE_LIMIT_PER_ACCOUNT = "30 per hour"
+    # Minimum password length for accounts.
+    PASSWORD_MIN_LENGTH = 12

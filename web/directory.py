@@ -1,0 +1,36 @@
+"""The place directory: every stored place as a plain, paged list."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+from flask.typing import ResponseReturnValue
+
+from geo.db.catalog import PlaceFilter, district_summary, list_places
+from geo.errors import InvalidInput
+from geo.places import KINDS
+from web.db import session
+
+bp = Blueprint("directory", __name__)
+PER_PAGE = 100
+
+
+def page_number() -> int:
+    """Return the ``page`` query parameter (1-based), refusing nonsense."""
+    raw = request.args.get("page", "1")
+    if not raw.isdigit() or int(raw) < 1:
+        raise InvalidInput(f"page {raw!r} must be a whole number from 1", field="page")
+    return int(raw)
+
+
+@bp.get("/places")
+def index() -> ResponseReturnValue:
+    """List places, optionally by kind and district, 100 to a page."""
+    kind = request.args.get("kind") or None
+    if kind is not None and kind not in KINDS:
+        raise InvalidInput(f"kind {kind!r} is unknown; expected one of {', '.join(KINDS)}", field="kind")
+    where = PlaceFilter(kind=kind, district=request.args.get("district") or None)
+    page = page_number()
+    rows, total = list_places(session(), where, limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
+    return render_template("directory.html", places=rows, total=total, page=page, per_page=PER_PAGE,
+                           summary=district_summary(session(), PlaceFilter(kind=kind)),
+                           kind=kind, kinds=KINDS, any_demo=any(r["is_demo"] for r in rows))
