@@ -10,6 +10,7 @@ the first data row is row 2; in JSON and GeoJSON the first item is row 1.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -116,7 +117,13 @@ class Report:
 def detect_format(path: Path) -> str:
     """Return ``csv``, ``xlsx``, ``geojson`` or ``json`` from the file name."""
     suffix = path.suffix.lower()
-    formats = {".csv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".geojson": "geojson", ".json": "json"}
+    formats = {
+        ".csv": "csv",
+        ".txt": "csv",
+        ".xlsx": "xlsx",
+        ".geojson": "geojson",
+        ".json": "json",
+    }
     if suffix not in formats:
         raise LedgerError(
             f"{path.name}: unknown file type {suffix or '(none)'}; expected .csv, .xlsx, .geojson or .json"
@@ -166,10 +173,9 @@ def decode_text(data: bytes, name: str) -> str:
 def _csv_rows(path: Path, limits: Limits) -> Iterator[Row]:
     text = decode_text(path.read_bytes(), path.name)
     dialect: type[csv.Dialect] | csv.Dialect = csv.excel
-    try:
+    # A one-column file has no delimiter to sniff; the excel dialect reads it.
+    with contextlib.suppress(csv.Error):
         dialect = csv.Sniffer().sniff(text[:8192], delimiters=",;\t|")
-    except csv.Error:
-        pass  # a one-column file has no delimiter to sniff; the excel dialect reads it
     reader = csv.reader(io.StringIO(text), dialect)
     header = next(reader, None)
     if not header:
@@ -241,7 +247,11 @@ def _feature_rows(features: Sequence[Any]) -> Iterator[Row]:
         properties = dict((feature or {}).get("properties") or {})
         geometry = (feature or {}).get("geometry") or {}
         coordinates = geometry.get("coordinates")
-        if geometry.get("type") == "Point" and isinstance(coordinates, list) and len(coordinates) >= 2:
+        if (
+            geometry.get("type") == "Point"
+            and isinstance(coordinates, list)
+            and len(coordinates) >= 2
+        ):
             properties[GEOJSON_LON], properties[GEOJSON_LAT] = coordinates[0], coordinates[1]
         elif geometry:
             properties["__geometry_type__"] = geometry.get("type")

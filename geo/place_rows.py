@@ -20,7 +20,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from geo import crs as crs_mod
-from geo.districts import assign_districts, district_matches
+from geo.districts import assign_districts, check_written_district, district_by_adcode
 from geo.errors import InvalidInput, LedgerError
 from geo.hours import parse_chinese_hours
 from geo.ledger import GEOJSON_LAT, GEOJSON_LON, Report, Row, is_blank, map_columns
@@ -49,8 +49,15 @@ PLACE_SYNONYMS: dict[str, tuple[str, ...]] = {
     "address": ("地址", "详细地址", "站点地址", "addr", "位置"),
     "lon": ("经度", "lng", "long", "longitude", "x", GEOJSON_LON),
     "lat": ("纬度", "latitude", "y", GEOJSON_LAT),
-    "opening_hours_text": ("开放时间", "营业时间", "服务时间", "open_hours", "opening_hours",
-                           "hours", "open_time"),
+    "opening_hours_text": (
+        "开放时间",
+        "营业时间",
+        "服务时间",
+        "open_hours",
+        "opening_hours",
+        "hours",
+        "open_time",
+    ),
     "amenities": ("设施", "服务设施", "配套设施", "服务功能", "facilities", "services"),
     "province": ("省", "省份"),
     "city": ("市", "城市", "地市"),
@@ -65,8 +72,13 @@ PLACE_SYNONYMS: dict[str, tuple[str, ...]] = {
     "last_verified": ("核查日期", "最后核实", "核实日期", "verified_at"),
 }
 
-BUILD_MODE_WORDS = {"自建": "self_built", "共建": "co_built", "联建": "co_built",
-                    "self_built": "self_built", "co_built": "co_built"}
+BUILD_MODE_WORDS = {
+    "自建": "self_built",
+    "共建": "co_built",
+    "联建": "co_built",
+    "self_built": "self_built",
+    "co_built": "co_built",
+}
 SPLIT_WORDS = re.compile(r"[,，、;；/|\s]+")
 
 
@@ -88,11 +100,14 @@ class ImportOptions:
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
-            raise InvalidInput(f"kind {self.kind!r} is unknown; expected one of {', '.join(KINDS)}",
-                               field="kind")
+            raise InvalidInput(
+                f"kind {self.kind!r} is unknown; expected one of {', '.join(KINDS)}", field="kind"
+            )
         if self.crs not in SOURCE_CRSES:
-            raise InvalidInput(f"crs {self.crs!r} is unknown; expected one of {', '.join(SOURCE_CRSES)}",
-                               field="crs")
+            raise InvalidInput(
+                f"crs {self.crs!r} is unknown; expected one of {', '.join(SOURCE_CRSES)}",
+                field="crs",
+            )
         if not self.source.strip():
             raise InvalidInput("source must not be empty", field="source")
 
@@ -109,8 +124,9 @@ def parse_coordinate(value: Any, field: str) -> float:
     try:
         number = float(str(value).strip().rstrip("°"))
     except ValueError as exc:
-        raise InvalidInput(f"{field} {value!r} is not a number; expected decimal degrees",
-                           field=field) from exc
+        raise InvalidInput(
+            f"{field} {value!r} is not a number; expected decimal degrees", field=field
+        ) from exc
     if not math.isfinite(number):
         raise InvalidInput(f"{field} is {number}; expected a finite number of degrees", field=field)
     return number
@@ -185,8 +201,9 @@ class RowParser:
         name = text_or_none(row.get("name"))
         errors_before = len(self.report.rejected_rows)
         if not name:
-            self.report.error(number, "name_missing", "name is missing; every place needs a name",
-                              field="name")
+            self.report.error(
+                number, "name_missing", "name is missing; every place needs a name", field="name"
+            )
         lonlat = self.coordinates(number, row, name)
         kind = self.kind(number, row, name)
         status = self.status(number, row, name)
@@ -195,7 +212,9 @@ class RowParser:
         assert kind and status  # noqa: S101  (None only with an error recorded above)
         return self.record(number, row, name=name, lonlat=lonlat, kind=kind, status=status)
 
-    def coordinates(self, number: int, row: Mapping[str, Any], name: str | None) -> tuple[float, float] | None:
+    def coordinates(
+        self, number: int, row: Mapping[str, Any], name: str | None
+    ) -> tuple[float, float] | None:
         """Parse and range-check lon/lat in the ledger's own CRS."""
         try:
             lon = parse_coordinate(row.get("lon"), "lon")
@@ -212,9 +231,13 @@ class RowParser:
             return self.options.kind
         kind = normalize_kind(written)
         if kind is None:
-            self.report.error(number, "unknown_kind",
-                              f"kind {written!r} is unknown; expected one of {', '.join(KINDS)}",
-                              field="kind", name=name)
+            self.report.error(
+                number,
+                "unknown_kind",
+                f"kind {written!r} is unknown; expected one of {', '.join(KINDS)}",
+                field="kind",
+                name=name,
+            )
         return kind
 
     def status(self, number: int, row: Mapping[str, Any], name: str | None) -> str | None:
@@ -224,25 +247,54 @@ class RowParser:
             return "active"
         status = normalize_status(written)
         if status is None:
-            self.report.error(number, "unknown_status",
-                              f"status {written!r} is unknown; expected one of {', '.join(STATUSES)} "
-                              "(or 开放/暂停/关闭/筹建)", field="status", name=name)
+            self.report.error(
+                number,
+                "unknown_status",
+                f"status {written!r} is unknown; expected one of {', '.join(STATUSES)} "
+                "(or 开放/暂停/关闭/筹建)",
+                field="status",
+                name=name,
+            )
         return status
 
-    def record(self, number: int, row: Mapping[str, Any], *, name: str,
-               lonlat: tuple[float, float], kind: str, status: str) -> PlaceRecord:
+    def record(
+        self,
+        number: int,
+        row: Mapping[str, Any],
+        *,
+        name: str,
+        lonlat: tuple[float, float],
+        kind: str,
+        status: str,
+    ) -> PlaceRecord:
         """Build the record from a row whose required fields are valid."""
         amenities, unknown = parse_amenities(row.get("amenities"))
         if unknown:
-            self.report.warn(number, "unknown_amenity",
-                             f"amenity words not in the vocabulary were left out: {', '.join(unknown)}",
-                             field="amenities", name=name)
+            self.report.warn(
+                number,
+                "unknown_amenity",
+                f"amenity words not in the vocabulary were left out: {', '.join(unknown)}",
+                field="amenities",
+                name=name,
+            )
         hours_text = text_or_none(row.get("opening_hours_text"))
         hours = parse_chinese_hours(hours_text) if hours_text else None
         if hours is not None and not hours.ok:
-            self.report.warn(number, "hours_unparsed",
-                             f"opening hours {hours_text!r} kept verbatim but not understood: {hours.reason}",
-                             field="opening_hours_text", name=name)
+            self.report.warn(
+                number,
+                "hours_unparsed",
+                f"opening hours {hours_text!r} kept verbatim but not understood: {hours.reason}",
+                field="opening_hours_text",
+                name=name,
+            )
+        elif hours is not None and hours.reason:
+            self.report.warn(
+                number,
+                "hours_partial",
+                f"opening hours {hours_text!r} only partly understood: {hours.reason}",
+                field="opening_hours_text",
+                name=name,
+            )
         address = text_or_none(row.get("address"))
         return PlaceRecord(
             source=self.options.source,
@@ -262,7 +314,9 @@ class RowParser:
             opening_hours=hours.osm if hours else None,
             opening_hours_text=hours_text,
             status=status,
-            host_type=guess_host_type(text_or_none(row.get("host_type")) or f"{name} {address or ''}"),
+            host_type=guess_host_type(
+                text_or_none(row.get("host_type")) or f"{name} {address or ''}"
+            ),
             build_mode=self.build_mode(number, row, name),
             capacity=self.capacity(number, row, name),
             phone=text_or_none(row.get("phone")),
@@ -279,9 +333,13 @@ class RowParser:
             return None
         mode = BUILD_MODE_WORDS.get(written.casefold())
         if mode is None:
-            self.report.warn(number, "unknown_build_mode",
-                             f"build mode {written!r} left empty; expected 自建/共建 or {', '.join(BUILD_MODES)}",
-                             field="build_mode", name=name)
+            self.report.warn(
+                number,
+                "unknown_build_mode",
+                f"build mode {written!r} left empty; expected 自建/共建 or {', '.join(BUILD_MODES)}",
+                field="build_mode",
+                name=name,
+            )
         return mode
 
     def capacity(self, number: int, row: Mapping[str, Any], name: str) -> int | None:
@@ -291,8 +349,13 @@ class RowParser:
             return None
         digits = re.search(r"\d+", str(value))
         if digits is None:
-            self.report.warn(number, "bad_capacity", f"capacity {value!r} left empty; expected a number",
-                             field="capacity", name=name)
+            self.report.warn(
+                number,
+                "bad_capacity",
+                f"capacity {value!r} left empty; expected a number",
+                field="capacity",
+                name=name,
+            )
             return None
         return int(digits.group())
 
@@ -301,13 +364,19 @@ class RowParser:
         try:
             return parse_date(row.get("last_verified"))
         except ValueError:
-            self.report.warn(number, "bad_date",
-                             f"last verified {row.get('last_verified')!r} left empty; expected YYYY-MM-DD",
-                             field="last_verified", name=name)
+            self.report.warn(
+                number,
+                "bad_date",
+                f"last verified {row.get('last_verified')!r} left empty; expected YYYY-MM-DD",
+                field="last_verified",
+                name=name,
+            )
             return None
 
 
-def parse_places(rows: Iterable[Row], options: ImportOptions, report: Report) -> list[tuple[int, PlaceRecord]]:
+def parse_places(
+    rows: Iterable[Row], options: ImportOptions, report: Report
+) -> list[tuple[int, PlaceRecord]]:
     """Validate every row; return ``(row_number, record)`` for the accepted ones.
 
     Coordinates in the records are still in ``options.crs``; call
@@ -325,7 +394,9 @@ def parse_places(rows: Iterable[Row], options: ImportOptions, report: Report) ->
     return accepted
 
 
-def finish_places(rows: list[tuple[int, PlaceRecord]], report: Report) -> list[tuple[int, PlaceRecord]]:
+def finish_places(
+    rows: list[tuple[int, PlaceRecord]], report: Report
+) -> list[tuple[int, PlaceRecord]]:
     """Convert to WGS-84, assign official districts and flag near-duplicates.
 
     Vectorised over the whole ledger: one CRS conversion, one spatial join
@@ -340,6 +411,7 @@ def finish_places(rows: list[tuple[int, PlaceRecord]], report: Report) -> list[t
     if source_crs != "wgs84":
         lon, lat = crs_mod.to_wgs84_arrays(lon, lat, crs=source_crs)
     located = assign_districts(lon, lat)
+    located = located.astype(object).where(located.notna(), None)  # NaN -> None
     finished = []
     for i, (number, record) in enumerate(rows):
         official = located.iloc[i]
@@ -358,30 +430,45 @@ def finish_places(rows: list[tuple[int, PlaceRecord]], report: Report) -> list[t
     return finished
 
 
-def drop_repeated_keys(rows: list[tuple[int, PlaceRecord]], report: Report) -> list[tuple[int, PlaceRecord]]:
+def drop_repeated_keys(
+    rows: list[tuple[int, PlaceRecord]], report: Report
+) -> list[tuple[int, PlaceRecord]]:
     """Reject later rows whose natural key repeats an earlier row's."""
     first_row: dict[str, int] = {}
     kept = []
     for number, record in rows:
         if record.external_id in first_row:
-            report.error(number, "repeated_key",
-                         f"same key {record.external_id!r} as row {first_row[record.external_id]}; "
-                         "give each place its own id, or remove the repeat", name=record.name)
+            report.error(
+                number,
+                "repeated_key",
+                f"same key {record.external_id!r} as row {first_row[record.external_id]}; "
+                "give each place its own id, or remove the repeat",
+                name=record.name,
+            )
             continue
         first_row[record.external_id] = number
         kept.append((number, record))
     return kept
 
 
+DISTRICT_CODES = {
+    "mismatch": "district_mismatch",
+    "zone": "district_is_zone",
+    "outside": "no_district",
+}
+
+
 def check_district(number: int, record: PlaceRecord, report: Report) -> None:
-    """Warn when the written district disagrees with the located one."""
-    if record.district is None:
-        report.warn(number, "no_district", "the location is not inside any district boundary of China",
-                    field="lon", name=record.name)
-    elif record.ledger_district and not district_matches(record.ledger_district, record.district):
-        report.warn(number, "district_mismatch",
-                    f"written district {record.ledger_district} but the location is in "
-                    f"{record.city or ''}{record.district}", field="district", name=record.name)
+    """Warn when the written district disagrees with the located one.
+
+    A development zone written in place of a district (高新区, 经开区, ...) is
+    reported on its own, naming the official district the place lies in.
+    """
+    official = district_by_adcode(record.adcode) if record.district and record.adcode else None
+    verdict = check_written_district(record.ledger_district, official)
+    code = DISTRICT_CODES.get(verdict.status)
+    if code:
+        report.warn(number, code, verdict.message, field="district", name=record.name)
 
 
 def unit_vectors(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
@@ -392,8 +479,9 @@ def unit_vectors(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     )
 
 
-def flag_duplicates(rows: list[tuple[int, PlaceRecord]], report: Report,
-                    *, radius_m: float = DUPLICATE_RADIUS_M) -> None:
+def flag_duplicates(
+    rows: list[tuple[int, PlaceRecord]], report: Report, *, radius_m: float = DUPLICATE_RADIUS_M
+) -> None:
     """Warn about pairs of places within ``radius_m`` metres of each other.
 
     Chord distance on the sphere equals the arc distance to well under a
@@ -406,6 +494,9 @@ def flag_duplicates(rows: list[tuple[int, PlaceRecord]], report: Report,
     for i, j in sorted(cKDTree(xyz).query_pairs(radius_m)):
         (row_i, first), (row_j, second) = rows[i], rows[j]
         metres = float(np.linalg.norm(xyz[i] - xyz[j]))
-        report.warn(row_j, "probable_duplicate",
-                    f"{metres:.0f} m from row {row_i} ({first.name}); probably the same place",
-                    name=second.name)
+        report.warn(
+            row_j,
+            "probable_duplicate",
+            f"{metres:.0f} m from row {row_i} ({first.name}); probably the same place",
+            name=second.name,
+        )

@@ -56,8 +56,12 @@ class Term:
 
 
 KIND_TERMS: tuple[Term, ...] = (
-    Term("station", "户外劳动者服务站点", "Outdoor workers' station",
-         ("驿站", "工会驿站", "暖心驿站", "爱心驿站", "劳动者港湾", "服务站点", "站点")),
+    Term(
+        "station",
+        "户外劳动者服务站点",
+        "Outdoor workers' station",
+        ("驿站", "工会驿站", "暖心驿站", "爱心驿站", "劳动者港湾", "服务站点", "站点"),
+    ),
     Term("reading_nook", "职工书屋", "Workers' reading nook", ("书屋", "阅读点", "城市书房")),
     Term("breakfast_point", "暖心早餐点", "Breakfast point", ("暖心早餐", "爱心早餐", "早餐点")),
     Term("driver_home", "司机之家", "Drivers' home", ("司机之家",)),
@@ -96,7 +100,9 @@ STATUS_TERMS: tuple[Term, ...] = (
 HOST_TERMS: tuple[Term, ...] = (
     Term("union", "工会阵地", "Union premises", ("工会", "职工之家", "工人文化宫")),
     Term("community", "社区服务中心", "Community centre", ("社区", "街道", "村委会")),
-    Term("government", "政务服务大厅", "Government service hall", ("政务", "便民服务大厅", "办事处")),
+    Term(
+        "government", "政务服务大厅", "Government service hall", ("政务", "便民服务大厅", "办事处")
+    ),
     Term("bank", "银行网点", "Bank branch", ("银行", "信用社")),
     Term("pharmacy", "药店", "Pharmacy", ("药房",)),
     Term("shop", "商铺", "Shop", ("超市", "便利店", "商场")),

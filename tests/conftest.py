@@ -32,7 +32,9 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 def database_url() -> Iterator[str]:
     """URL of a freshly created and migrated test database."""
     base = make_url(configured_url(os.environ.get("YITU_TEST_DATABASE_URL")))
-    url = base.set(database=f"yitu_test_{secrets.token_hex(4)}").render_as_string(hide_password=False)
+    url = base.set(database=f"yitu_test_{secrets.token_hex(4)}").render_as_string(
+        hide_password=False
+    )
     create_database(url)
     try:
         upgrade(url)
@@ -60,8 +62,9 @@ def connection(engine: Engine) -> Iterator[Connection]:
 
 def savepoint_factory(connection: Connection) -> sessionmaker[Session]:
     """Sessions whose commits become savepoints of the test's transaction."""
-    return sessionmaker(bind=connection, join_transaction_mode="create_savepoint",
-                        expire_on_commit=False)
+    return sessionmaker(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
 
 
 @pytest.fixture

@@ -9,8 +9,18 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 WEB_AND_UP = ("web", "scripts", "tests")
-FORBIDDEN_IN_PURE_GEO = ("flask", "flask_babel", "folium", "sqlalchemy", "geoalchemy2", "alembic",
-                         "psycopg", "web", "geo.db", "scripts")
+FORBIDDEN_IN_PURE_GEO = (
+    "flask",
+    "flask_babel",
+    "folium",
+    "sqlalchemy",
+    "geoalchemy2",
+    "alembic",
+    "psycopg",
+    "web",
+    "geo.db",
+    "scripts",
+)
 
 
 def imported_modules(path: Path) -> set[str]:

@@ -19,13 +19,20 @@ COMMAND_MODULES: tuple[str, ...] = (
     "web.commands.places",
     "web.commands.demo",
     "web.commands.serve",
+    "web.commands.users",
+    "web.commands.households",
+    "web.commands.activity",
+    "web.commands.analyze",
 )
 
 
 def build_cli() -> click.Group:
     """Return the ``yitu`` group with every command module attached."""
-    group = FlaskGroup(create_app=lambda: create_app(), load_dotenv=False,
-                       help="Yitu (驿图): stations for outdoor workers, on a map.")
+    group = FlaskGroup(
+        create_app=lambda: create_app(),
+        load_dotenv=False,
+        help="Yitu (驿图): stations for outdoor workers, on a map.",
+    )
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(group)
     group.add_command(imports)

@@ -66,3 +66,7 @@ class Defaults:
     LOGIN_RATE_LIMIT_PER_ACCOUNT = "30 per hour"
     # Minimum password length for accounts.
     PASSWORD_MIN_LENGTH = 12
+    # Reverse proxies in front of the app (nginx = 1).  When > 0, the client
+    # address, scheme and host come from X-Forwarded-For/-Proto/-Host set by
+    # that many proxies (rate limits per address, HSTS over HTTPS); 0 trusts none.
+    TRUSTED_PROXIES = 0

@@ -27,10 +27,20 @@ def index() -> ResponseReturnValue:
     """List places, optionally by kind and district, 100 to a page."""
     kind = request.args.get("kind") or None
     if kind is not None and kind not in KINDS:
-        raise InvalidInput(f"kind {kind!r} is unknown; expected one of {', '.join(KINDS)}", field="kind")
+        raise InvalidInput(
+            f"kind {kind!r} is unknown; expected one of {', '.join(KINDS)}", field="kind"
+        )
     where = PlaceFilter(kind=kind, district=request.args.get("district") or None)
     page = page_number()
     rows, total = list_places(session(), where, limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
-    return render_template("directory.html", places=rows, total=total, page=page, per_page=PER_PAGE,
-                           summary=district_summary(session(), PlaceFilter(kind=kind)),
-                           kind=kind, kinds=KINDS, any_demo=any(r["is_demo"] for r in rows))
+    return render_template(
+        "directory.html",
+        places=rows,
+        total=total,
+        page=page,
+        per_page=PER_PAGE,
+        summary=district_summary(session(), PlaceFilter(kind=kind)),
+        kind=kind,
+        kinds=KINDS,
+        any_demo=any(r["is_demo"] for r in rows),
+    )

@@ -15,13 +15,20 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
-from geo.errors import GeoError, InvalidInput, PlaceNotFound, ServiceUnavailable
+from geo.errors import (
+    GeoError,
+    HouseholdNotFound,
+    InvalidInput,
+    PlaceNotFound,
+    ServiceUnavailable,
+)
 
 log = logging.getLogger(__name__)
 
 STATUS_OF: tuple[tuple[type[GeoError], int], ...] = (
     (InvalidInput, 400),
     (PlaceNotFound, 404),
+    (HouseholdNotFound, 404),
     (ServiceUnavailable, 503),
     (GeoError, 422),
 )
@@ -40,7 +47,9 @@ def problem(status: int, title: str, detail: str, **extra: object) -> Response:
         response = jsonify(body)
         response.mimetype = "application/problem+json"
     else:
-        response = Response(render_template("error.html", status=status, title=title, detail=detail))
+        response = Response(
+            render_template("error.html", status=status, title=title, detail=detail)
+        )
     response.status_code = status
     return response
 
@@ -66,11 +75,18 @@ def handle_http_error(exc: HTTPException) -> Response:
 
 def handle_database_down(exc: Exception) -> Response:
     """Answer 503 with Retry-After when the database cannot be reached."""
-    if isinstance(exc, DBAPIError) and not isinstance(exc, OperationalError) and not exc.connection_invalidated:
+    if (
+        isinstance(exc, DBAPIError)
+        and not isinstance(exc, OperationalError)
+        and not exc.connection_invalidated
+    ):
         return handle_unexpected(exc)
     log.warning("database unavailable: %s", type(exc).__name__)
-    response = problem(503, _("Service unavailable"),
-                       _("The database is unavailable right now. Please try again shortly."))
+    response = problem(
+        503,
+        _("Service unavailable"),
+        _("The database is unavailable right now. Please try again shortly."),
+    )
     response.headers["Retry-After"] = str(RETRY_AFTER_S)
     return response
 

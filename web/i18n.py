@@ -19,5 +19,4 @@ def select_locale() -> str:
 
 def init_app(app: Flask) -> None:
     """Attach Flask-Babel with the project's translations folder."""
-    Babel(app, locale_selector=select_locale,
-          default_translation_directories="translations")
+    Babel(app, locale_selector=select_locale, default_translation_directories="translations")

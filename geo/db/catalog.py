@@ -12,10 +12,34 @@ from sqlalchemy.orm import Session
 from geo.db.models import Place
 
 EXPORT_COLUMNS: tuple[str, ...] = (
-    "id", "kind", "name", "name_en", "status", "address", "province", "city", "district",
-    "adcode", "lon", "lat", "amenities", "opening_hours", "opening_hours_text", "host_type",
-    "build_mode", "capacity", "phone", "managing_union", "station_no", "six_haves",
-    "last_verified", "source", "external_id", "source_crs", "is_demo", "updated_at",
+    "id",
+    "kind",
+    "name",
+    "name_en",
+    "status",
+    "address",
+    "province",
+    "city",
+    "district",
+    "adcode",
+    "lon",
+    "lat",
+    "amenities",
+    "opening_hours",
+    "opening_hours_text",
+    "host_type",
+    "build_mode",
+    "capacity",
+    "phone",
+    "managing_union",
+    "station_no",
+    "six_haves",
+    "last_verified",
+    "source",
+    "external_id",
+    "source_crs",
+    "is_demo",
+    "updated_at",
 )
 
 
@@ -31,9 +55,13 @@ class PlaceFilter:
 
     def apply(self, stmt: Select[Any]) -> Select[Any]:
         """Add this filter's WHERE clauses to ``stmt``."""
-        for column, value in ((Place.kind, self.kind), (Place.status, self.status),
-                              (Place.city, self.city), (Place.district, self.district),
-                              (Place.is_demo, self.demo)):
+        for column, value in (
+            (Place.kind, self.kind),
+            (Place.status, self.status),
+            (Place.city, self.city),
+            (Place.district, self.district),
+            (Place.is_demo, self.demo),
+        ):
             if value is not None:
                 stmt = stmt.where(column == value)
         return stmt
@@ -46,8 +74,9 @@ def place_row(place: Place, lon: float, lat: float) -> dict[str, Any]:
     return row
 
 
-def list_places(session: Session, where: PlaceFilter, *, limit: int = 100,
-                offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+def list_places(
+    session: Session, where: PlaceFilter, *, limit: int = 100, offset: int = 0
+) -> tuple[list[dict[str, Any]], int]:
     """Return one page of places ordered by city, district, kind, name, plus the total."""
     stmt = where.apply(select(Place, func.ST_X(Place.geom), func.ST_Y(Place.geom)))
     stmt = stmt.order_by(Place.city, Place.district, Place.kind, Place.name, Place.id)
@@ -56,9 +85,13 @@ def list_places(session: Session, where: PlaceFilter, *, limit: int = 100,
     return rows, total
 
 
-def iter_places(session: Session, where: PlaceFilter, *, batch: int = 2000) -> Iterator[dict[str, Any]]:
+def iter_places(
+    session: Session, where: PlaceFilter, *, batch: int = 2000
+) -> Iterator[dict[str, Any]]:
     """Yield every matching place as a flat dict, streaming in batches."""
-    stmt = where.apply(select(Place, func.ST_X(Place.geom), func.ST_Y(Place.geom))).order_by(Place.id)
+    stmt = where.apply(select(Place, func.ST_X(Place.geom), func.ST_Y(Place.geom))).order_by(
+        Place.id
+    )
     for place, lon, lat in session.execute(stmt.execution_options(yield_per=batch)):
         yield place_row(place, lon, lat)
 
@@ -68,7 +101,9 @@ def count_places(session: Session) -> int:
     return session.scalar(select(func.count(Place.id))) or 0
 
 
-def district_summary(session: Session, where: PlaceFilter) -> list[tuple[str | None, str | None, int]]:
+def district_summary(
+    session: Session, where: PlaceFilter
+) -> list[tuple[str | None, str | None, int]]:
     """Return ``(city, district, count)`` for the matching places."""
     stmt = where.apply(select(Place.city, Place.district, func.count(Place.id)))
     stmt = stmt.group_by(Place.city, Place.district).order_by(Place.city, Place.district)

@@ -24,10 +24,31 @@ from geo.places import PlaceRecord
 
 # Columns written from a record, in COPY order (geometry is built from lon/lat).
 RECORD_COLUMNS: tuple[str, ...] = (
-    "kind", "name", "name_en", "address", "province", "city", "district", "adcode",
-    "ledger_district", "amenities", "opening_hours", "opening_hours_text", "status",
-    "host_type", "build_mode", "capacity", "phone", "managing_union", "station_no",
-    "six_haves", "source", "external_id", "source_crs", "is_demo", "last_verified",
+    "kind",
+    "name",
+    "name_en",
+    "address",
+    "province",
+    "city",
+    "district",
+    "adcode",
+    "ledger_district",
+    "amenities",
+    "opening_hours",
+    "opening_hours_text",
+    "status",
+    "host_type",
+    "build_mode",
+    "capacity",
+    "phone",
+    "managing_union",
+    "station_no",
+    "six_haves",
+    "source",
+    "external_id",
+    "source_crs",
+    "is_demo",
+    "last_verified",
 )
 # Columns an import may change on an existing row.
 UPDATABLE = tuple(c for c in RECORD_COLUMNS if c not in ("source", "external_id")) + ("geom",)
@@ -68,8 +89,9 @@ def upsert_sql() -> str:
     values = ", ".join((*RECORD_COLUMNS, "ST_SetSRID(ST_MakePoint(lon, lat), 4326)"))
     assignments = ", ".join(f"{c} = EXCLUDED.{c}" for c in UPDATABLE)
     changed = " OR ".join(f"places.{c} IS DISTINCT FROM EXCLUDED.{c}" for c in UPDATABLE)
+    # Column names are this module's constants; no value is ever formatted in.
     return (
-        f"INSERT INTO places ({columns}) SELECT {values} FROM place_staging "
+        f"INSERT INTO places ({columns}) SELECT {values} FROM place_staging "  # noqa: S608
         f"ON CONFLICT (source, external_id) DO UPDATE SET {assignments}, updated_at = now() "
         f"WHERE {changed} RETURNING (xmax = 0) AS inserted"
     )
@@ -96,9 +118,14 @@ def copy_row(number: int, record: PlaceRecord) -> tuple[object, ...]:
     return (number, record.lon, record.lat, *(values[c] for c in RECORD_COLUMNS))
 
 
-def stage(session: Session, rows: Sequence[tuple[int, PlaceRecord]],
-          progress: Callable[[int], None] | None = None) -> None:
+def stage(
+    session: Session,
+    rows: Sequence[tuple[int, PlaceRecord]],
+    progress: Callable[[int], None] | None = None,
+) -> None:
     """COPY the records into the transaction's staging table."""
+    # Two imports in one transaction (tests, or a caller batching ledgers) reuse the name.
+    session.execute(text("DROP TABLE IF EXISTS pg_temp.place_staging"))
     session.execute(text(STAGING_DDL))
     raw = session.connection().connection.driver_connection
     columns = ", ".join(("row_number", "lon", "lat", *RECORD_COLUMNS))
@@ -114,9 +141,12 @@ def stage(session: Session, rows: Sequence[tuple[int, PlaceRecord]],
 def warn_near_existing(session: Session, report: Report, *, radius_m: float = 30.0) -> None:
     """Warn about staged rows within ``radius_m`` of a stored place under another key."""
     for row in session.execute(text(NEAR_EXISTING), {"radius_m": radius_m}):
-        report.warn(row.row_number, "probable_duplicate",
-                    f"{row.metres:.0f} m from stored place #{row.id} ({row.other}); probably the same place",
-                    name=row.name)
+        report.warn(
+            row.row_number,
+            "probable_duplicate",
+            f"{row.metres:.0f} m from stored place #{row.id} ({row.other}); probably the same place",
+            name=row.name,
+        )
 
 
 def write_places(

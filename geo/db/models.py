@@ -20,8 +20,8 @@ from sqlalchemy import (
     CheckConstraint,
     Computed,
     Date,
-    Identity,
     DateTime,
+    Identity,
     Integer,
     Text,
     UniqueConstraint,
@@ -64,9 +64,15 @@ def place_checks() -> tuple[CheckConstraint, ...]:
         CheckConstraint(in_vocabulary("kind", KINDS), name="kind_known"),
         CheckConstraint(in_vocabulary("status", STATUSES), name="status_known"),
         CheckConstraint(in_vocabulary("source_crs", SOURCE_CRSES), name="source_crs_known"),
-        CheckConstraint(in_vocabulary("build_mode", BUILD_MODES, nullable=True), name="build_mode_known"),
-        CheckConstraint(in_vocabulary("host_type", HOST_TYPES, nullable=True), name="host_type_known"),
-        CheckConstraint(f"amenities <@ ARRAY[{sql_list(AMENITIES)}]::text[]", name="amenities_known"),
+        CheckConstraint(
+            in_vocabulary("build_mode", BUILD_MODES, nullable=True), name="build_mode_known"
+        ),
+        CheckConstraint(
+            in_vocabulary("host_type", HOST_TYPES, nullable=True), name="host_type_known"
+        ),
+        CheckConstraint(
+            f"amenities <@ ARRAY[{sql_list(AMENITIES)}]::text[]", name="amenities_known"
+        ),
         CheckConstraint(
             f"jsonb_typeof(six_haves) = 'object' AND six_haves - ARRAY[{sql_list(SIX_HAVE_KEYS)}] = '{{}}'::jsonb",
             name="six_haves_known",

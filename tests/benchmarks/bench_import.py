@@ -37,12 +37,26 @@ def naive_write(factory, rows, source: str) -> None:
     """Baseline: one ORM object per row, one transaction."""
     with factory() as session, session.begin():
         for _, r in rows:
-            session.add(Place(
-                kind=r.kind, name=r.name, address=r.address, geom=func.ST_SetSRID(func.ST_MakePoint(r.lon, r.lat), 4326),
-                amenities=list(r.amenities), opening_hours=r.opening_hours, opening_hours_text=r.opening_hours_text,
-                status=r.status, source=source, external_id=r.external_id, source_crs=r.source_crs,
-                district=r.district, city=r.city, province=r.province, adcode=r.adcode, six_haves={},
-            ))
+            session.add(
+                Place(
+                    kind=r.kind,
+                    name=r.name,
+                    address=r.address,
+                    geom=func.ST_SetSRID(func.ST_MakePoint(r.lon, r.lat), 4326),
+                    amenities=list(r.amenities),
+                    opening_hours=r.opening_hours,
+                    opening_hours_text=r.opening_hours_text,
+                    status=r.status,
+                    source=source,
+                    external_id=r.external_id,
+                    source_crs=r.source_crs,
+                    district=r.district,
+                    city=r.city,
+                    province=r.province,
+                    adcode=r.adcode,
+                    six_haves={},
+                )
+            )
 
 
 def timed(fn) -> float:
@@ -76,10 +90,15 @@ def main() -> None:
 
 def run_phases(factory, ledger: Path, repeat: int) -> dict[str, list[float]]:
     """Time each phase ``repeat`` times; every run writes under a fresh source name."""
-    results: dict[str, list[float]] = {k: [] for k in
-                                       ("full import (read, validate, locate, write, commit)",
-                                        "re-import of the same file (no changes)",
-                                        "write phase: COPY + upsert", "write phase: naive ORM (baseline)")}
+    results: dict[str, list[float]] = {
+        k: []
+        for k in (
+            "full import (read, validate, locate, write, commit)",
+            "re-import of the same file (no changes)",
+            "write phase: COPY + upsert",
+            "write phase: naive ORM (baseline)",
+        )
+    }
     keys = list(results)
     for i in range(repeat):
         options = ImportOptions(kind="station", crs="gcj02", source=f"run{i}")
@@ -91,29 +110,43 @@ def run_phases(factory, ledger: Path, repeat: int) -> dict[str, list[float]]:
         results[keys[0]].append(timed(full))
         results[keys[1]].append(timed(full))
         report = Report(source="bench")
-        rows = finish_places(parse_places(read_rows(ledger), ImportOptions(
-            kind="station", crs="gcj02", source=f"w{i}"), report), report)
+        rows = finish_places(
+            parse_places(
+                read_rows(ledger),
+                ImportOptions(kind="station", crs="gcj02", source=f"w{i}"),
+                report,
+            ),
+            report,
+        )
 
         def ours(rows=rows) -> None:
             with factory() as session, session.begin():
                 write_places(session, rows, Report(source="bench"))
 
         results[keys[2]].append(timed(ours))
-        results[keys[3]].append(timed(lambda i=i, rows=rows: naive_write(factory, rows, f"naive{i}")))
+        results[keys[3]].append(
+            timed(lambda i=i, rows=rows: naive_write(factory, rows, f"naive{i}"))
+        )
         with factory() as session, session.begin():
-            session.execute(text("DELETE FROM places WHERE source LIKE 'w%' OR source LIKE 'naive%'"))
+            session.execute(
+                text("DELETE FROM places WHERE source LIKE 'w%' OR source LIKE 'naive%'")
+            )
     return results
 
 
 def show(results: dict[str, list[float]], rows: int) -> None:
-    table = Table(title=f"Importing {rows:,} generated rows (GCJ-02 -> WGS-84), median of {len(next(iter(results.values())))} runs")
+    table = Table(
+        title=f"Importing {rows:,} generated rows (GCJ-02 -> WGS-84), median of {len(next(iter(results.values())))} runs"
+    )
     table.add_column("phase")
     table.add_column("median s", justify="right")
     table.add_column("rows/s", justify="right")
     table.add_column("all runs s")
     for phase, times in results.items():
         median = statistics.median(times)
-        table.add_row(phase, f"{median:.2f}", f"{rows / median:,.0f}", ", ".join(f"{t:.2f}" for t in times))
+        table.add_row(
+            phase, f"{median:.2f}", f"{rows / median:,.0f}", ", ".join(f"{t:.2f}" for t in times)
+        )
     console.print(table)
     ours = statistics.median(results["write phase: COPY + upsert"])
     naive = statistics.median(results["write phase: naive ORM (baseline)"])

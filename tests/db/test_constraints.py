@@ -12,9 +12,15 @@ from sqlalchemy.orm import Session
 from geo.places import AMENITIES, HOST_TYPES, KINDS, SIX_HAVE_KEYS, STATUSES
 
 GOOD = {
-    "kind": "station", "name": "测试驿站", "source": "t", "external_id": "1",
-    "source_crs": "wgs84", "geom": "SRID=4326;POINT(113.6 34.7)", "amenities": "{water}",
-    "six_haves": "{}", "status": "active",
+    "kind": "station",
+    "name": "测试驿站",
+    "source": "t",
+    "external_id": "1",
+    "source_crs": "wgs84",
+    "geom": "SRID=4326;POINT(113.6 34.7)",
+    "amenities": "{water}",
+    "six_haves": "{}",
+    "status": "active",
 }
 
 
@@ -88,24 +94,36 @@ def test_natural_key_is_unique(db: Session) -> None:
 
 def test_geography_mirror_is_generated(db: Session) -> None:
     insert(db)
-    metres = db.scalar(text(
-        "SELECT ST_Distance(geog, ST_SetSRID(ST_MakePoint(113.61, 34.7), 4326)::geography) "
-        "FROM places WHERE source = 't'"))
+    metres = db.scalar(
+        text(
+            "SELECT ST_Distance(geog, ST_SetSRID(ST_MakePoint(113.61, 34.7), 4326)::geography) "
+            "FROM places WHERE source = 't'"
+        )
+    )
     assert 900 < metres < 930  # 0.01 degrees of longitude at 34.7°N is about 914 m
 
 
 def constraint_words(db: Session, name: str) -> set[str]:
     """Return the quoted words of one CHECK constraint of ``places``."""
-    definition = db.scalar(text(
-        "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = :n "
-        "AND conrelid = 'places'::regclass"), {"n": name})
+    definition = db.scalar(
+        text(
+            "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = :n "
+            "AND conrelid = 'places'::regclass"
+        ),
+        {"n": name},
+    )
     return set(re.findall(r"'([a-z_0-9]+)'", definition))
 
 
 @pytest.mark.parametrize(
     ("name", "vocabulary"),
-    [("kind_known", KINDS), ("status_known", STATUSES), ("amenities_known", AMENITIES),
-     ("host_type_known", HOST_TYPES), ("six_haves_known", SIX_HAVE_KEYS)],
+    [
+        ("kind_known", KINDS),
+        ("status_known", STATUSES),
+        ("amenities_known", AMENITIES),
+        ("host_type_known", HOST_TYPES),
+        ("six_haves_known", SIX_HAVE_KEYS),
+    ],
 )
 def test_vocabularies_match_database(db: Session, name: str, vocabulary: tuple[str, ...]) -> None:
     """geo/places.py and the migrations agree; a new word needs a new migration."""

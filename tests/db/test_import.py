@@ -27,7 +27,18 @@ def run(runner: FlaskCliRunner, cli, *args: str) -> Result:
 
 
 def import_json(runner: FlaskCliRunner, cli, path: Path, report: Path, *extra: str) -> dict:
-    run(runner, cli, "import", "places", str(path), "--crs", "gcj02", "--report", str(report), *extra)
+    run(
+        runner,
+        cli,
+        "import",
+        "places",
+        str(path),
+        "--crs",
+        "gcj02",
+        "--report",
+        str(report),
+        *extra,
+    )
     return json.loads(report.read_text())
 
 
@@ -47,8 +58,10 @@ def test_zhengzhou_imports_82_and_reimport_changes_nothing(
     mismatches = [i for i in first["issues"] if i["code"] == "district_mismatch"]
     assert mismatches, "the Zhengzhou ledger has stations located outside their written district"
     for issue in mismatches:
-        stored = db.execute(text("SELECT ledger_district, district FROM places WHERE name = :n"),
-                            {"n": issue["name"]}).one()
+        stored = db.execute(
+            text("SELECT ledger_district, district FROM places WHERE name = :n"),
+            {"n": issue["name"]},
+        ).one()
         assert stored.district in issue["message"] and stored.ledger_district in issue["message"]
         assert stored.district != stored.ledger_district
 
@@ -60,12 +73,19 @@ def test_zhengzhou_imports_82_and_reimport_changes_nothing(
 def test_every_place_is_stored_in_wgs84_inside_zhengzhou(
     runner: FlaskCliRunner, yitu_cli, db: Session, shared_data: Path, tmp_path: Path
 ) -> None:
-    import_json(runner, yitu_cli, shared_data / "zhengzhou-stations" / "stations.json", tmp_path / "r.json")
-    cities = db.execute(text("SELECT DISTINCT city FROM places WHERE source = 'stations.json'")).scalars()
+    import_json(
+        runner, yitu_cli, shared_data / "zhengzhou-stations" / "stations.json", tmp_path / "r.json"
+    )
+    cities = db.execute(
+        text("SELECT DISTINCT city FROM places WHERE source = 'stations.json'")
+    ).scalars()
     assert set(cities) == {"郑州市"}
-    hours = db.execute(text(
-        "SELECT opening_hours_text, opening_hours FROM places WHERE source = 'stations.json' "
-        "AND opening_hours_text = '周一至周五 09:00-17:00' LIMIT 1")).one()
+    hours = db.execute(
+        text(
+            "SELECT opening_hours_text, opening_hours FROM places WHERE source = 'stations.json' "
+            "AND opening_hours_text = '周一至周五 09:00-17:00' LIMIT 1"
+        )
+    ).one()
     assert hours.opening_hours == "Mo-Fr 09:00-17:00"
 
 
@@ -81,8 +101,10 @@ def test_edited_ledger_updates_only_changed_rows(
     ledger.write_text(json.dumps(stations, ensure_ascii=False))
     second = import_json(runner, yitu_cli, ledger, tmp_path / "r2.json")
     assert second["counts"] == {"inserted": 0, "updated": 2, "unchanged": 80}
-    stored = db.scalar(text("SELECT opening_hours FROM places WHERE source = 'zz.json' AND name = :n"),
-                       {"n": stations[0]["name"]})
+    stored = db.scalar(
+        text("SELECT opening_hours FROM places WHERE source = 'zz.json' AND name = :n"),
+        {"n": stations[0]["name"]},
+    )
     assert stored == "24/7"
 
 
@@ -94,24 +116,30 @@ def test_dry_run_writes_nothing_and_reports_the_same(
     assert dry["dry_run"] is True and dry["counts"]["inserted"] == 82
     assert places_count(db, "stations.json") == 0
     real = import_json(runner, yitu_cli, ledger, tmp_path / "real.json")
-    assert {k: v for k, v in real.items() if k != "dry_run"} == {k: v for k, v in dry.items() if k != "dry_run"}
+    assert {k: v for k, v in real.items() if k != "dry_run"} == {
+        k: v for k, v in dry.items() if k != "dry_run"
+    }
 
 
 def test_rejected_rows_are_reported_and_the_rest_imported(
     runner: FlaskCliRunner, yitu_cli, db: Session, tmp_path: Path
 ) -> None:
     ledger = tmp_path / "mixed.csv"
-    ledger.write_text("名称,经度,纬度,开放时间\n好驿站,113.64,34.75,08:00-20:00\n坏驿站,34.75,113.64,\n",
-                      encoding="utf-8")
+    ledger.write_text(
+        "名称,经度,纬度,开放时间\n好驿站,113.64,34.75,08:00-20:00\n坏驿站,34.75,113.64,\n",
+        encoding="utf-8",
+    )
     result = runner.invoke(yitu_cli, ["import", "places", str(ledger), "--crs", "wgs84"])
     assert result.exit_code == 0
     assert "swapped" in result.output and "1 rejected" in result.output
     assert places_count(db, "mixed.csv") == 1
 
 
-def test_unreadable_ledger_is_a_clear_error(runner: FlaskCliRunner, yitu_cli, tmp_path: Path) -> None:
+def test_unreadable_ledger_is_a_clear_error(
+    runner: FlaskCliRunner, yitu_cli, tmp_path: Path
+) -> None:
     ledger = tmp_path / "wrong.csv"
-    ledger.write_text("title,x_coord\nA,1\n")
+    ledger.write_text("heading,x_coord\nA,1\n")
     result = runner.invoke(yitu_cli, ["import", "places", str(ledger), "--crs", "wgs84"])
     assert result.exit_code == 1
     assert "no column for lat, lon, name" in result.output and "--map" in result.output
@@ -120,18 +148,37 @@ def test_unreadable_ledger_is_a_clear_error(runner: FlaskCliRunner, yitu_cli, tm
 def staging_backend(engine: Engine, database: str) -> int | None:
     """Return the pid of a backend working on the import's staging table, if any."""
     with engine.connect() as conn:
-        return conn.scalar(text(
-            "SELECT pid FROM pg_stat_activity WHERE datname = :d AND pid <> pg_backend_pid() "
-            "AND query ILIKE '%place_staging%' LIMIT 1"), {"d": database})
+        return conn.scalar(
+            text(
+                "SELECT pid FROM pg_stat_activity WHERE datname = :d AND pid <> pg_backend_pid() "
+                "AND query ILIKE '%place_staging%' LIMIT 1"
+            ),
+            {"d": database},
+        )
 
 
-def test_kill_9_mid_import_leaves_no_rows(engine: Engine, database_url: str, tmp_path: Path) -> None:
+def test_kill_9_mid_import_leaves_no_rows(
+    engine: Engine, database_url: str, tmp_path: Path
+) -> None:
     ledger = tmp_path / "big.csv"
     random_places(40_000, seed=9).to_csv(ledger, index=False)
     env = {**os.environ, "YITU_DATABASE_URL": database_url}
     child = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-c", "from web.cli import main; main()", "import", "places", str(ledger),
-         "--crs", "wgs84"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            sys.executable,
+            "-c",
+            "from web.cli import main; main()",
+            "import",
+            "places",
+            str(ledger),
+            "--crs",
+            "wgs84",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     database = engine.url.database
     deadline = time.monotonic() + 120
     try:
@@ -153,8 +200,10 @@ def test_csv_export_neutralises_formulas(
     runner: FlaskCliRunner, yitu_cli, db: Session, tmp_path: Path
 ) -> None:
     ledger = tmp_path / "evil.csv"
-    ledger.write_text('名称,经度,纬度,地址\n"=HYPERLINK(""http://x"",""y"")",113.64,34.75,@SUM(A1)\n',
-                      encoding="utf-8")
+    ledger.write_text(
+        '名称,经度,纬度,地址\n"=HYPERLINK(""http://x"",""y"")",113.64,34.75,@SUM(A1)\n',
+        encoding="utf-8",
+    )
     run(runner, yitu_cli, "import", "places", str(ledger), "--crs", "wgs84")
     out = tmp_path / "out.csv"
     run(runner, yitu_cli, "export", "places", "--format", "csv", "--out", str(out))

@@ -7,13 +7,17 @@ from pathlib import Path
 
 import pytest
 from openpyxl import Workbook
+from pyproj import Geod
 
+from geo.crs import to_wgs84
 from geo.errors import LedgerError
 from geo.ledger import Limits, Report, map_columns, parse_mapping_option, read_rows
 from geo.place_rows import PLACE_SYNONYMS, ImportOptions, finish_places, parse_places
 
 HEADER = "站点名称,地址,经度,纬度,开放时间,设施,区县,状态\n"
-GOOD_ROW = "工会驿站(测试),郑州市中原区建设路1号,113.6400,34.7500,08:00-20:00,饮水、充电、ac,中原区,开放\n"
+GOOD_ROW = (
+    "工会驿站(测试),郑州市二七区大学路1号,113.6400,34.7500,08:00-20:00,饮水、充电、ac,二七区,开放\n"
+)
 OPTIONS = ImportOptions(kind="station", crs="wgs84", source="test")
 
 
@@ -57,7 +61,9 @@ def test_rows_are_numbered_as_in_a_spreadsheet(tmp_path: Path) -> None:
         ("-73.9", "40.7", "China"),
     ],
 )
-def test_bad_coordinates_reject_the_row_with_a_reason(tmp_path: Path, lon: str, lat: str, needle: str) -> None:
+def test_bad_coordinates_reject_the_row_with_a_reason(
+    tmp_path: Path, lon: str, lat: str, needle: str
+) -> None:
     text = HEADER + f"坏坐标驿站,某地,{lon},{lat},,,,\n"
     rows, report = parse(write(tmp_path, "a.csv", text))
     assert rows == []
@@ -87,8 +93,12 @@ def test_unknown_status_rejects_and_unknown_amenity_warns(tmp_path: Path) -> Non
 
 def test_near_duplicates_within_30_m_are_flagged(tmp_path: Path) -> None:
     # 0.0002 degrees of latitude is about 22 m; 0.001 is about 111 m.
-    text = (HEADER + "驿站A,某地,113.64,34.7500,,,,\n" + "驿站B,某地,113.64,34.7502,,,,\n"
-            + "驿站C,某地,113.64,34.7510,,,,\n")
+    text = (
+        HEADER
+        + "驿站A,某地,113.64,34.7500,,,,\n"
+        + "驿站B,某地,113.64,34.7502,,,,\n"
+        + "驿站C,某地,113.64,34.7510,,,,\n"
+    )
     rows, report = parse(write(tmp_path, "a.csv", text))
     assert len(rows) == 3
     [issue] = report.issues
@@ -104,10 +114,13 @@ def test_repeated_keys_reject_the_later_row(tmp_path: Path) -> None:
 
 def test_gcj02_is_converted_to_wgs84(tmp_path: Path) -> None:
     text = HEADER + GOOD_ROW
-    rows, _ = parse(write(tmp_path, "a.csv", text), ImportOptions(kind="station", crs="gcj02", source="t"))
+    rows, _ = parse(
+        write(tmp_path, "a.csv", text), ImportOptions(kind="station", crs="gcj02", source="t")
+    )
     record = rows[0][1]
-    # GCJ-02 is offset to the east and north of WGS-84 in central China by a few hundred metres.
-    assert 113.6330 < record.lon < 113.6400 and 34.7480 < record.lat < 34.7500
+    assert (record.lon, record.lat) == pytest.approx(to_wgs84(113.64, 34.75, crs="gcj02"), abs=1e-9)
+    _, _, shift_m = Geod(ellps="WGS84").inv(113.64, 34.75, record.lon, record.lat)
+    assert 100 < shift_m < 700  # the GCJ-02 offset is 100-700 m
     assert record.source_crs == "gcj02"
 
 
@@ -141,9 +154,16 @@ def test_file_size_limit(tmp_path: Path) -> None:
 
 
 def test_geojson_points_are_read(tmp_path: Path) -> None:
-    doc = {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [113.64, 34.75]},
-         "properties": {"name": "驿站G", "open_hours": "08:00-20:00"}}]}
+    doc = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [113.64, 34.75]},
+                "properties": {"name": "驿站G", "open_hours": "08:00-20:00"},
+            }
+        ],
+    }
     path = write(tmp_path, "a.geojson", json.dumps(doc, ensure_ascii=False))
     rows, _ = parse(path)
     assert (rows[0][1].lon, rows[0][1].lat) == (113.64, 34.75)
@@ -156,8 +176,11 @@ def test_missing_required_columns_are_named(tmp_path: Path) -> None:
 
 
 def test_explicit_mapping_wins_and_is_checked() -> None:
-    mapping, unmapped = map_columns(["标题", "东", "北", "备注"], PLACE_SYNONYMS,
-                                    explicit=parse_mapping_option(["标题=name", "东=lon", "北=lat"]))
+    mapping, unmapped = map_columns(
+        ["标题", "东", "北", "备注"],
+        PLACE_SYNONYMS,
+        explicit=parse_mapping_option(["标题=name", "东=lon", "北=lat"]),
+    )
     assert mapping == {"标题": "name", "东": "lon", "北": "lat"} and unmapped == ["备注"]
     with pytest.raises(LedgerError, match="no column '西'"):
         map_columns(["标题"], PLACE_SYNONYMS, explicit={"西": "lon"})

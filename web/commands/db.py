@@ -12,7 +12,9 @@ db = AppGroup("db", help="Create and migrate the PostGIS database.")
 
 
 @db.command("upgrade")
-@click.option("--create/--no-create", default=True, help="Create the database first if it is missing.")
+@click.option(
+    "--create/--no-create", default=True, help="Create the database first if it is missing."
+)
 def upgrade(create: bool) -> None:
     """Apply every migration (all branch heads) to YITU_DATABASE_URL."""
     url = current_app.config["DATABASE_URL"]

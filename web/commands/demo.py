@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import click
 from flask.cli import AppGroup
+from geo.demo import DEMO_SOURCE, load_demo_places
 
 from geo.db.catalog import count_places
 from geo.db.imports import write_places
-from geo.demo import DEMO_SOURCE, load_demo_places
 from geo.ledger import Report
 from geo.place_rows import finish_places
 from web.commands.progress import console, progress_bar, show_report

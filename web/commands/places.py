@@ -21,23 +21,53 @@ from web.db import session
 
 @imports.command("places")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--kind", type=click.Choice(KINDS), default="station", show_default=True,
-              help="Kind of the rows that do not say their own.")
-@click.option("--crs", "crs", type=click.Choice(SOURCE_CRSES), required=True,
-              help="Coordinate system the ledger is written in (Amap/Tencent: gcj02; Baidu: bd09).")
-@click.option("--source", help="Name of this ledger (default: the file name); with each row's id it "
-              "forms the key that makes re-imports update rather than duplicate.")
-@click.option("--map", "mapping", multiple=True, metavar="COLUMN=field",
-              help="Map a column the importer does not recognise, e.g. --map 站点全称=name.")
+@click.option(
+    "--kind",
+    type=click.Choice(KINDS),
+    default="station",
+    show_default=True,
+    help="Kind of the rows that do not say their own.",
+)
+@click.option(
+    "--crs",
+    "crs",
+    type=click.Choice(SOURCE_CRSES),
+    required=True,
+    help="Coordinate system the ledger is written in (Amap/Tencent: gcj02; Baidu: bd09).",
+)
+@click.option(
+    "--source",
+    help="Name of this ledger (default: the file name); with each row's id it "
+    "forms the key that makes re-imports update rather than duplicate.",
+)
+@click.option(
+    "--map",
+    "mapping",
+    multiple=True,
+    metavar="COLUMN=field",
+    help="Map a column the importer does not recognise, e.g. --map 站点全称=name.",
+)
 @click.option("--dry-run", is_flag=True, help="Validate and report; write nothing.")
-@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write the full report as JSON.")
-def import_places(file: Path, kind: str, crs: str, source: str | None, mapping: tuple[str, ...],
-                  dry_run: bool, report_path: Path | None) -> None:
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the full report as JSON.",
+)
+def import_places(
+    file: Path,
+    kind: str,
+    crs: str,
+    source: str | None,
+    mapping: tuple[str, ...],
+    dry_run: bool,
+    report_path: Path | None,
+) -> None:
     """Import a ledger of places (CSV, XLSX, GeoJSON or JSON), all or nothing."""
     try:
-        options = ImportOptions(kind=kind, crs=crs, source=source or file.name,
-                                mapping=parse_mapping_option(mapping))
+        options = ImportOptions(
+            kind=kind, crs=crs, source=source or file.name, mapping=parse_mapping_option(mapping)
+        )
         db = session()
         with progress_bar(f"importing {file.name}") as advance:
             report = import_ledger(db, file, options, dry_run=dry_run, progress=advance)
@@ -51,15 +81,24 @@ def import_places(file: Path, kind: str, crs: str, source: str | None, mapping: 
 
 
 @exports.command("places")
-@click.option("--format", "fmt", type=click.Choice(("geojson", "csv", "xlsx")), default="geojson",
-              show_default=True)
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Output file (default: standard output; required for xlsx).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(("geojson", "csv", "xlsx")),
+    default="geojson",
+    show_default=True,
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Output file (default: standard output; required for xlsx).",
+)
 @click.option("--kind", type=click.Choice(KINDS))
 @click.option("--city")
 @click.option("--district")
-def export_places(fmt: str, out: Path | None, kind: str | None, city: str | None,
-                  district: str | None) -> None:
+def export_places(
+    fmt: str, out: Path | None, kind: str | None, city: str | None, district: str | None
+) -> None:
     """Export places (WGS-84) with spreadsheet formulas neutralised."""
     where = PlaceFilter(kind=kind, city=city, district=district)
     rows = iter_places(session(), where)
@@ -68,7 +107,7 @@ def export_places(fmt: str, out: Path | None, kind: str | None, city: str | None
             fail("--out FILE is required for xlsx")
         count = write_xlsx(rows, EXPORT_COLUMNS, out)
     else:
-        with (out.open("w", encoding="utf-8", newline="") if out else sys.stdout) as stream:
+        with out.open("w", encoding="utf-8", newline="") if out else sys.stdout as stream:
             if fmt == "csv":
                 count = write_csv(rows, EXPORT_COLUMNS, stream)
             else:

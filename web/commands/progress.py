@@ -21,7 +21,12 @@ SHOWN_ISSUES = 40
 @contextmanager
 def progress_bar(label: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
     """Show a progress bar; yield a function that advances it by n items."""
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=console, transient=False) as bar:
         task = bar.add_task(label, total=total)
         yield lambda n: bar.advance(task, n)
@@ -36,11 +41,18 @@ def show_report(report: Report, *, report_path: Path | None = None) -> None:
             table.add_column(column, overflow="fold")
         for issue in issues[:SHOWN_ISSUES]:
             style = "red" if issue.severity == "error" else "yellow"
-            table.add_row(str(issue.row), f"[{style}]{issue.severity}[/]", issue.code,
-                          issue.name or "", issue.message)
+            table.add_row(
+                str(issue.row),
+                f"[{style}]{issue.severity}[/]",
+                issue.code,
+                issue.name or "",
+                issue.message,
+            )
         console.print(table)
         if len(issues) > SHOWN_ISSUES:
-            console.print(f"... and {len(issues) - SHOWN_ISSUES} more; write them all with --report FILE")
+            console.print(
+                f"... and {len(issues) - SHOWN_ISSUES} more; write them all with --report FILE"
+            )
     summary = report.to_dict()
     verb = "would write" if report.dry_run else "wrote"
     console.print(

@@ -34,16 +34,18 @@ class Server(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type h
 @click.option("--threads", default=4, show_default=True, type=int, help="Threads per worker.")
 def serve(host: str, port: int, workers: int, threads: int) -> None:
     """Serve the app with gunicorn (not Flask's debug server)."""
-    Server({
-        "bind": f"{host}:{port}",
-        "workers": workers,
-        "threads": threads,
-        "worker_class": "gthread",
-        "accesslog": "-",
-        # Path only: query strings carry riders' coordinates, which stay out of logs.
-        "access_log_format": '%(t)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms',
-        "timeout": 30,
-    }).run()
+    Server(
+        {
+            "bind": f"{host}:{port}",
+            "workers": workers,
+            "threads": threads,
+            "worker_class": "gthread",
+            "accesslog": "-",
+            # Path only: query strings carry riders' coordinates, which stay out of logs.
+            "access_log_format": '%(t)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms',
+            "timeout": 30,
+        }
+    ).run()
 
 
 def register(group: click.Group) -> None:
