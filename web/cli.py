@@ -19,10 +19,6 @@ COMMAND_MODULES: tuple[str, ...] = (
     "web.commands.places",
     "web.commands.demo",
     "web.commands.serve",
-    "web.commands.users",
-    "web.commands.households",
-    "web.commands.activity",
-    "web.commands.analyze",
 )
 
 
