@@ -589,6 +589,8 @@ def _normalise(text: str) -> tuple[str, list[int]]:
     return "".join(parts), origin
 
 
+# Ledgers repeat a handful of hour texts thousands of times; results are immutable.
+@lru_cache(maxsize=8192)
 def parse_chinese_hours(text: str) -> HoursParse:
     """Translate ledger opening-hours text into an OSM ``opening_hours`` expression.
 

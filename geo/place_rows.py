@@ -413,8 +413,7 @@ def finish_places(
     located = assign_districts(lon, lat)
     located = located.astype(object).where(located.notna(), None)  # NaN -> None
     finished = []
-    for i, (number, record) in enumerate(rows):
-        official = located.iloc[i]
+    for i, ((number, record), official) in enumerate(zip(rows, located.to_dict("records"), strict=True)):
         record = replace(
             record,
             lon=float(lon[i]),

@@ -7,6 +7,7 @@ pages' labels are all built from the tuples below.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
@@ -167,16 +168,24 @@ def normalize_kind(word: str) -> str | None:
     return _KIND_INDEX.get(word.strip().casefold())
 
 
+def _host_pattern() -> tuple[re.Pattern[str], dict[str, str]]:
+    """One alternation over every host word, longest first, and word -> code."""
+    words = {w.casefold(): t.code for t in reversed(HOST_TERMS) for w in (t.zh, *t.synonyms)}
+    ordered = sorted(words, key=len, reverse=True)
+    return re.compile("|".join(re.escape(w) for w in ordered)), words
+
+
+_HOST_PATTERN, _HOST_WORDS = _host_pattern()
+
+
 def guess_host_type(text: str) -> str | None:
     """Guess the host type from a name or address by its telltale words."""
     folded = text.casefold()
     exact = _HOST_INDEX.get(folded.strip())
     if exact:
         return exact
-    for term in HOST_TERMS:
-        if any(word.casefold() in folded for word in (term.zh, *term.synonyms)):
-            return term.code
-    return None
+    found = _HOST_PATTERN.search(folded)
+    return _HOST_WORDS[found.group()] if found else None
 
 
 def term(terms: tuple[Term, ...], code: str) -> Term:
