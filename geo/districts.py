@@ -645,7 +645,9 @@ def check_written_district(written: str | None, official: District | None) -> Di
     if other is not None:
         return DistrictCheck(
             "mismatch", written, official,
-            f"written district {text} is {other.district}, but the location is in {where}",
+            f"written district {text}"
+            + (f" is {other.district}" if other.district != text else "")
+            + f", but the location is in {where}",
         )
     if is_development_zone(local):
         return DistrictCheck(
