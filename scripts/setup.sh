@@ -35,6 +35,9 @@ system_packages() {
   command -v pg_isready >/dev/null || wanted+=("postgresql-client-${PG_MAJOR}")
   if [ "$MODE" = test ]; then
     [ -x /usr/bin/chromium ] || wanted+=(chromium)
+    # CJK fonts so screenshots show Chinese; wrk for the nearest-API load benchmark.
+    ls /usr/share/fonts/opentype/noto/NotoSansCJK* >/dev/null 2>&1 || wanted+=(fonts-noto-cjk)
+    command -v wrk >/dev/null || wanted+=(wrk)
     command -v pg_dump >/dev/null || wanted+=("postgresql-client-${PG_MAJOR}")
   fi
   if [ "${#wanted[@]}" -gt 0 ]; then apt_install "${wanted[@]}"; fi

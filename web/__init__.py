@@ -13,6 +13,15 @@ from flask import Flask
 # Blueprint modules, each exposing ``bp``; an area adds its own line.
 BLUEPRINTS: tuple[str, ...] = (
     "web.directory",
+    "web.security",
+    "web.auth",
+    "web.admin",
+    "web.cases",
+    "web.audit",
+    "web.finder",
+    "web.api",
+    "web.embed",
+    "web.planner",
 )
 
 

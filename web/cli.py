@@ -19,6 +19,10 @@ COMMAND_MODULES: tuple[str, ...] = (
     "web.commands.places",
     "web.commands.demo",
     "web.commands.serve",
+    "web.commands.users",
+    "web.commands.households",
+    "web.commands.activity",
+    "web.commands.analyze",
 )
 
 

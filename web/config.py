@@ -37,6 +37,9 @@ class Defaults:
     TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
     TILE_ATTRIBUTION = "&copy; OpenStreetMap contributors"
     TILE_CRS = "wgs84"
+    # Subdomain letters for {s} in TILE_URL, and the deepest zoom the tiles have.
+    TILE_SUBDOMAINS = "abc"
+    TILE_MAX_ZOOM = 19
     # Origins allowed to frame /embed (space-separated CSP source list).
     EMBED_FRAME_ANCESTORS = "*"
     # Planner pages are open to anyone only when this is on (off by default).
@@ -70,3 +73,13 @@ class Defaults:
     # address, scheme and host come from X-Forwarded-For/-Proto/-Host set by
     # that many proxies (rate limits per address, HSTS over HTTPS); 0 trusts none.
     TRUSTED_PROXIES = 0
+    # Secret salt for hashing rider ids at import (HMAC-SHA256).  Unset: a
+    # random one is created once in instance/rider_id_salt.  Keep it stable,
+    # or re-imports count the same rider twice.
+    RIDER_ID_SALT: str | None = None
+    # Road networks the planner may use: {"name": "/path/to/drive.graphml"}.
+    PLANNER_NETWORKS: dict[str, str] = {}
+    # Candidate-site files the planner offers: {"name": {"path": ..., "crs": "gcj02"}}.
+    PLANNER_CANDIDATES: dict[str, dict[str, str]] = {}
+    # Seconds HiGHS may spend on one siting problem from the web page.
+    PLANNER_TIME_LIMIT_S = 20

@@ -88,49 +88,42 @@ def main() -> None:
     show(results, args.rows)
 
 
+def empty(factory) -> None:
+    """Delete every place, so each timed phase starts from the same empty table."""
+    with factory() as session, session.begin():
+        session.execute(text("TRUNCATE places CASCADE"))
+
+
 def run_phases(factory, ledger: Path, repeat: int) -> dict[str, list[float]]:
-    """Time each phase ``repeat`` times; every run writes under a fresh source name."""
-    results: dict[str, list[float]] = {
-        k: []
-        for k in (
-            "full import (read, validate, locate, write, commit)",
-            "re-import of the same file (no changes)",
-            "write phase: COPY + upsert",
-            "write phase: naive ORM (baseline)",
-        )
-    }
-    keys = list(results)
-    for i in range(repeat):
-        options = ImportOptions(kind="station", crs="gcj02", source=f"run{i}")
+    """Time each phase ``repeat`` times, each write starting from an empty table."""
+    names = (
+        "full import (read, validate, locate, write, commit)",
+        "re-import of the same file (no changes)",
+        "write phase: COPY + upsert",
+        "write phase: naive ORM (baseline)",
+    )
+    results: dict[str, list[float]] = {name: [] for name in names}
+    options = ImportOptions(kind="station", crs="gcj02", source="bench")
+    report = Report(source="bench")
+    rows = finish_places(parse_places(read_rows(ledger), options, report), report)
 
-        def full(options=options) -> None:
-            with factory() as session, session.begin():
-                import_ledger(session, ledger, options)
-
-        results[keys[0]].append(timed(full))
-        results[keys[1]].append(timed(full))
-        report = Report(source="bench")
-        rows = finish_places(
-            parse_places(
-                read_rows(ledger),
-                ImportOptions(kind="station", crs="gcj02", source=f"w{i}"),
-                report,
-            ),
-            report,
-        )
-
-        def ours(rows=rows) -> None:
-            with factory() as session, session.begin():
-                write_places(session, rows, Report(source="bench"))
-
-        results[keys[2]].append(timed(ours))
-        results[keys[3]].append(
-            timed(lambda i=i, rows=rows: naive_write(factory, rows, f"naive{i}"))
-        )
+    def full() -> None:
         with factory() as session, session.begin():
-            session.execute(
-                text("DELETE FROM places WHERE source LIKE 'w%' OR source LIKE 'naive%'")
-            )
+            import_ledger(session, ledger, options)
+
+    def ours() -> None:
+        with factory() as session, session.begin():
+            write_places(session, rows, Report(source="bench"))
+
+    for _ in range(repeat):
+        empty(factory)
+        results[names[0]].append(timed(full))
+        results[names[1]].append(timed(full))
+        empty(factory)
+        results[names[2]].append(timed(ours))
+        empty(factory)
+        results[names[3]].append(timed(lambda: naive_write(factory, rows, "bench")))
+    empty(factory)
     return results
 
 

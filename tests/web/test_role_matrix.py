@@ -1,0 +1,196 @@
+"""Every route in the URL map, requested anonymously and as each role, with its expected status.
+
+The table below is the access policy written down.  A route that appears in
+the app without a row here fails the test, so nobody adds a page without
+deciding who may see it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from tests.finder_fixtures import add_place
+from tests.household_fixtures import (
+    CHENGZHONG,
+    KEY_TEXT,
+    PASSWORD,
+    add_households,
+    csrf_from,
+    login,
+    make_user,
+    record,
+)
+
+WHO = ("anonymous", "admin", "planner", "caseworker", "auditor")
+
+
+@dataclass(frozen=True)
+class Expect:
+    """Expected status per visitor for one request."""
+
+    method: str
+    url: str
+    status: dict[str, int]
+    data: dict[str, str] = field(default_factory=dict)
+
+
+def everyone(code: int = 200) -> dict[str, int]:
+    return dict.fromkeys(WHO, code)
+
+
+def only(*roles: str, ok: int = 200, anonymous: int = 302) -> dict[str, int]:
+    """Allowed roles get ``ok``; other roles 403; anonymous visitors go to the login page."""
+    return {who: ok if who in roles else (anonymous if who == "anonymous" else 403)
+            for who in WHO}
+
+
+@pytest.fixture
+def app_config(app_config: dict[str, object]) -> dict[str, object]:
+    return {**app_config, "HOUSEHOLD_KEY": KEY_TEXT}
+
+
+def policy(place_id: int, household_id: str) -> dict[str, list[Expect]]:
+    """The access policy: endpoint -> requests and expected statuses."""
+    today = date.today().isoformat()
+    p, h = place_id, household_id
+    return {
+        # Public: riders, partners and the API need no account.
+        "finder.index": [Expect("GET", "/", everyone())],
+        "finder.place": [Expect("GET", f"/places/{p}", everyone())],
+        "finder.place_map_script": [Expect("GET", f"/places/{p}/map.js", everyone())],
+        "finder.map_script": [Expect("GET", "/maps/finder.js", everyone()),
+                              Expect("GET", "/maps/embed.js", everyone())],
+        "directory.index": [Expect("GET", "/places", everyone())],
+        "embed.embed": [Expect("GET", "/embed", everyone())],
+        "embed.builder": [Expect("GET", "/embed/builder", everyone())],
+        "api.list_places": [Expect("GET", "/api/v1/places", everyone())],
+        "api.place": [Expect("GET", f"/api/v1/places/{p}", everyone())],
+        "api.changes": [Expect("GET", "/api/v1/places/changes?since=2020-01-01T00:00:00Z",
+                               everyone())],
+        "api.clusters": [Expect("GET", "/api/v1/places/clusters?bbox=101.7,36.5,101.9,36.7"
+                                "&zoom=12", everyone())],
+        "api.nearest": [Expect("GET", "/api/v1/places/nearest?lon=101.778&lat=36.617",
+                               everyone())],
+        "api.openapi_json": [Expect("GET", "/api/v1/openapi.json", everyone())],
+        "api.docs": [Expect("GET", "/api/v1/docs", everyone())],
+        "static": [Expect("GET", "/static/css/yitu.css", everyone())],
+        # Accounts.
+        "auth.login": [
+            Expect("GET", "/auth/login", {**everyone(302), "anonymous": 200}),
+            Expect("POST", "/auth/login", everyone(401),
+                   {"username": "nobody", "password": "not the password"}),
+        ],
+        "auth.account": [
+            Expect("GET", "/auth/account", only(*WHO[1:])),
+            Expect("POST", "/auth/account", only(*WHO[1:], ok=400),
+                   {"current": "wrong current password", "new": "irrelevant new passphrase"}),
+        ],
+        # Station management: admins.
+        "admin.index": [Expect("GET", "/admin/", only("admin"))],
+        "admin.new_place": [Expect("GET", "/admin/places/new", only("admin"))],
+        "admin.place": [Expect("GET", f"/admin/places/{p}", only("admin"))],
+        "admin.edit_place": [Expect("GET", f"/admin/places/{p}/edit", only("admin"))],
+        "admin.verify": [Expect("POST", f"/admin/places/{p}/verify", only("admin", ok=302))],
+        "admin.change_status": [Expect("POST", f"/admin/places/{p}/status",
+                                       only("admin", ok=302), {"action": "suspend"})],
+        "admin.checklist": [Expect("POST", f"/admin/places/{p}/checklist",
+                                   only("admin", ok=302), {"ok_sign": "1"})],
+        "admin.users": [Expect("GET", "/admin/users", only("admin"))],
+        "admin.set_user_active": [Expect("POST", "/admin/users/999999/active",
+                                         only("admin", ok=404), {"active": "1"})],
+        # The household register: caseworkers of the district only.
+        "cases.index": [Expect("GET", "/cases/", only("caseworker"))],
+        "cases.search": [Expect("GET", "/cases/search?household_no=none", only("caseworker"))],
+        "cases.household": [Expect("GET", f"/cases/households/{h}", only("caseworker"))],
+        "cases.add_visit": [Expect("POST", f"/cases/households/{h}/visits",
+                                   only("caseworker", ok=302), {"visited_on": today})],
+        "cases.add_support": [Expect("POST", f"/cases/households/{h}/support",
+                                     only("caseworker", ok=302),
+                                     {"given_on": today, "kind": "warmth",
+                                      "amount_yuan": "100"})],
+        "cases.map_page": [Expect("GET", "/cases/map", only("caseworker"))],
+        "cases.map_js": [Expect("GET", "/cases/map.js", only("caseworker"))],
+        "cases.export": [Expect("GET", "/cases/export.csv", only("caseworker")),
+                         Expect("GET", "/cases/export.xlsx", only("caseworker"))],
+        # Planners (and admins) see households only as k-anonymous cells.
+        "cases.cells_page": [Expect("GET", "/households/cells", only("planner", "admin"))],
+        "cases.cells_js": [Expect("GET", "/households/cells.js", only("planner", "admin"))],
+        "cases.cells_geojson": [Expect("GET", "/households/cells.geojson",
+                                       only("planner", "admin"))],
+        # Planning: planners and admins (PLANNER_PUBLIC is off by default).
+        "planner.index": [Expect("GET", "/planner/", only("planner", "admin"))],
+        "planner.map_js": [Expect("GET", "/planner/map.js", only("planner", "admin"))],
+        # No rider activity is stored here: past the gate, these answer 400 about
+        # the missing question/data, which still tells them apart from 403/302.
+        "planner.curve": [Expect("GET", "/planner/curve.svg", only("planner", "admin", ok=400))],
+        "planner.coverage_export": [Expect("GET", "/planner/gaps.geojson",
+                                           only("planner", "admin", ok=400))],
+        "planner.sites_export": [Expect("GET", "/planner/sites.csv",
+                                        only("planner", "admin", ok=400))],
+        # Auditors.
+        "audit.index": [Expect("GET", "/audit/", only("auditor"))],
+        # Last: logging out ends each visitor's session.
+        "auth.logout": [Expect("POST", "/auth/logout", only(*WHO[1:], ok=302))],
+    }
+
+
+def visitors(app: Flask, db: Session) -> dict[str, FlaskClient]:
+    clients = {"anonymous": app.test_client()}
+    for role in WHO[1:]:
+        user = make_user(db, role, districts=(CHENGZHONG,) if role == "caseworker" else ())
+        clients[role] = app.test_client()
+        login(clients[role], user.username, PASSWORD)
+    return clients
+
+
+def request(client: FlaskClient, expect: Expect) -> int:
+    if expect.method == "GET":
+        with client.get(expect.url) as response:
+            return response.status_code
+    # Every form carries its CSRF token; the matrix tests authorisation, not CSRF.
+    token = csrf_from(_token_page(client))
+    with client.post(expect.url, data={**expect.data, "csrf_token": token}) as response:
+        return response.status_code
+
+
+def _token_page(client: FlaskClient) -> str:
+    """A page with a form for this visitor (the login page, or their account page)."""
+    page = client.get("/auth/login")
+    if page.status_code == 302:
+        page = client.get("/auth/account")
+    return page.get_data(as_text=True)
+
+
+def test_every_route_has_a_policy_and_every_visitor_gets_the_expected_status(
+        app: Flask, db: Session) -> None:
+    place_id = add_place(db, 101.778, 36.617, city="西宁市")
+    [household_id] = add_households(db, [record(adcode=CHENGZHONG)])
+    table = policy(place_id, household_id)
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    assert sorted(endpoints - set(table)) == [], "routes without an access policy"
+    assert sorted(set(table) - endpoints) == [], "policy rows for routes that do not exist"
+    clients = visitors(app, db)
+    wrong = []
+    checked = 0
+    for endpoint, expectations in table.items():
+        for expect in expectations:
+            for who, client in clients.items():
+                got = request(client, expect)
+                checked += 1
+                if got != expect.status[who]:
+                    wrong.append(f"{who} {expect.method} {expect.url}: {got}, "
+                                 f"expected {expect.status[who]} ({endpoint})")
+    assert wrong == [], "\n".join(wrong)
+    assert checked == sum(len(e) for e in table.values()) * len(WHO)
+
+
+def test_matrix_helpers() -> None:
+    assert only("admin") == {"anonymous": 302, "admin": 200, "planner": 403,
+                             "caseworker": 403, "auditor": 403}
+    assert everyone(401) == dict.fromkeys(WHO, 401)

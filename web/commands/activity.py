@@ -1,0 +1,236 @@
+"""``yitu import activity``: rider activity into H3 cell-hour aggregates.
+
+Reads CSV, XLSX, (Geo)Parquet or the Shanghai 2016 order folder, hashes
+rider ids at the door (HMAC-SHA-256 with the deployment's secret salt),
+aggregates to H3 cells by hour of week and replaces the named dataset in one
+transaction.  Nothing printed or stored holds a raw point or a rider id.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from pathlib import Path
+
+import click
+import pandas as pd
+from flask import current_app
+
+from geo.db.activity import replace_dataset
+from geo.demand import (
+    DEFAULT_CHUNK_ROWS,
+    DEFAULT_RESOLUTION,
+    SHANGHAI_FILES,
+    ActivityReport,
+    Aggregator,
+    Area,
+    TimeOptions,
+    aggregate_activity_dask,
+    parse_point_columns,
+    read_activity,
+    read_shanghai_orders,
+)
+from geo.errors import GeoError, InvalidInput
+from geo.ledger import parse_mapping_option
+from web.commands.groups import imports
+from web.commands.progress import console, fail
+from web.db import session
+
+SALT_FILE = "rider_id_salt"
+
+
+def rider_salt() -> bytes:
+    """Return the secret rider-id salt: ``RIDER_ID_SALT`` or ``instance/rider_id_salt``.
+
+    The instance file is created once with 32 random bytes (mode 0600), like
+    the session secret, so a fresh install works and the salt never sits in
+    the repository.  Keep it: another salt makes new hashes unrelated to old.
+    """
+    configured = current_app.config.get("RIDER_ID_SALT")
+    if configured:
+        return configured.encode("utf-8") if isinstance(configured, str) else bytes(configured)
+    folder = Path(current_app.instance_path)
+    path = folder / SALT_FILE
+    if not path.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return path.read_text().strip().encode("utf-8")
+
+
+def area_from_option(city: str, area_file: Path | None, area_crs: str) -> Area:
+    """Return where points may lie: a polygon file, the city's boundary, or China."""
+    if area_file is not None:
+        from geo.coverage import read_polygon
+
+        return Area(name=area_file.name, geometry=read_polygon(area_file, crs=area_crs))
+    from geo.districts import find_area
+
+    try:
+        return Area(name=city, geometry=find_area(city).geometry)
+    except GeoError:
+        # Not an official place name (e.g. a demo label): keep the China extent.
+        return Area()
+
+
+def is_shanghai_folder(path: Path) -> bool:
+    """Return whether ``path`` is a folder holding the Shanghai 2016 order files."""
+    return path.is_dir() and all((path / name).is_file() for name in SHANGHAI_FILES)
+
+
+@imports.command("activity")
+@click.argument("file", type=click.Path(exists=True, path_type=Path))
+@click.option("--crs", help="Coordinate system of the points: wgs84, gcj02, bd09 or an EPSG "
+              "code (Amap/Tencent data: gcj02).  GeoParquet may declare its own.")
+@click.option("--city", required=True, help="City the activity belongs to (as planners will "
+              "pick it, e.g. 上海市); official names also clip points to the city.")
+@click.option("--dataset", help="Dataset name (default: the file name); re-importing a name "
+              "replaces that dataset.")
+@click.option("--resolution", type=click.IntRange(0, 15), default=DEFAULT_RESOLUTION,
+              show_default=True, help="H3 resolution of the cells.")
+@click.option("--map", "mapping", multiple=True, metavar="COLUMN=FIELD",
+              help="Map a column to lon, lat, time, rider or weight, e.g. --map 经度=lon.")
+@click.option("--also-points", multiple=True, metavar="LON,LAT[,TIME]",
+              help="Further positions per row that count as separate points, e.g. "
+              "accept_gps_lng,accept_gps_lat,accept_time (LaDe).")
+@click.option("--year", type=int, help="Year of times written without one (MM-DD HH:MM:SS).")
+@click.option("--weekday", type=click.IntRange(0, 6), default=0, show_default=True,
+              help="Weekday (0 = Monday) of times written without a date (HH:MM).")
+@click.option("--layout", type=click.Choice(("auto", "table", "shanghai-2016")), default="auto",
+              show_default=True, help="shanghai-2016: FILE is the folder of new_1..new_5.csv.")
+@click.option("--no-parcels", is_flag=True,
+              help="shanghai-2016: count takeaway orders only, not parcel deliveries.")
+@click.option("--area", "area_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="GeoJSON polygon; points outside are dropped and counted.")
+@click.option("--area-crs", default="wgs84", show_default=True, help="CRS of --area.")
+@click.option("--demo", is_flag=True, help="Label the dataset as invented demo data.")
+@click.option("--chunk-rows", type=click.IntRange(1000, 5_000_000), default=DEFAULT_CHUNK_ROWS,
+              show_default=True, help="Rows read at a time (bounds memory).")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="Aggregate on a Dask cluster (tcp://host:8786) instead of this machine.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the import report as JSON.")
+def import_activity(file: Path, crs: str | None, city: str, dataset: str | None,
+                    resolution: int, mapping: tuple[str, ...], also_points: tuple[str, ...],
+                    year: int | None, weekday: int, layout: str, no_parcels: bool,
+                    area_file: Path | None, area_crs: str, demo: bool, chunk_rows: int,
+                    scheduler: str | None, report_path: Path | None) -> None:
+    """Import rider activity (pings or order points) as H3 cell-hour aggregates."""
+    try:
+        times = TimeOptions(year=year, time_only_weekday=weekday)
+        area = area_from_option(city, area_file, area_crs)
+        shanghai = layout == "shanghai-2016" or (layout == "auto" and is_shanghai_folder(file))
+        name = dataset or file.name
+        if shanghai:
+            report = ActivityReport(source=file.name)
+            points = read_shanghai_orders(file, crs=crs or "gcj02", times=times, area=area,
+                                          include_parcels=not no_parcels, report=report)
+            aggregator = Aggregator(resolution=resolution)
+            aggregator.add(points)
+            cells = aggregator.result()
+        elif file.is_dir():
+            raise InvalidInput(f"{file} is a folder; give a file, or --layout shanghai-2016 "
+                               "for the Shanghai order folder", field="file")
+        elif scheduler:
+            with console.status(f"aggregating {file.name} on {scheduler}"):
+                cells, report = aggregate_activity_dask(
+                    file, scheduler=scheduler, crs=crs, salt=rider_salt(),
+                    mapping=parse_mapping_option(mapping),
+                    extra_points=[parse_point_columns(p) for p in also_points],
+                    times=times, area=area, resolution=resolution)
+        else:
+            cells, report = _aggregate_here(file, crs=crs, mapping=mapping,
+                                            also_points=also_points, times=times, area=area,
+                                            resolution=resolution, chunk_rows=chunk_rows)
+        db = session()
+        dataset_id = replace_dataset(
+            db, cells, name=name, city=city, source_crs=report.crs, resolution=resolution,
+            is_demo=demo, has_riders=report.has_riders, source_name=file.name,
+            report=report.to_dict())
+        db.commit()
+    except GeoError as exc:
+        fail(str(exc))
+    _show(report, cells_count=int(cells["cell"].nunique()), rows=len(cells), name=name,
+          dataset_id=dataset_id, demo=demo)
+    if report_path:
+        report_path.write_text(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+        console.print(f"report written to {report_path}")
+
+
+def _aggregate_here(file: Path, *, crs: str | None, mapping: tuple[str, ...],
+                    also_points: tuple[str, ...], times: TimeOptions, area: Area,
+                    resolution: int, chunk_rows: int) -> tuple[pd.DataFrame, ActivityReport]:
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    report = ActivityReport(source=file.name)
+    aggregator = Aggregator(resolution=resolution)
+    by_bytes = file.suffix.lower() in (".csv", ".txt", ".gz")
+    counter = DownloadColumn() if by_bytes else MofNCompleteColumn()
+    with Progress(TextColumn("{task.description}"), BarColumn(), counter, TimeElapsedColumn(),
+                  console=console) as bar:
+        task = bar.add_task(f"reading {file.name}", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        for chunk in read_activity(file, crs=crs, salt=rider_salt(),
+                                   mapping=parse_mapping_option(mapping),
+                                   extra_points=[parse_point_columns(p) for p in also_points],
+                                   times=times, area=area, chunk_rows=chunk_rows,
+                                   report=report, progress=progress):
+            aggregator.add(chunk)
+    return aggregator.result(), report
+
+
+def _show(report: ActivityReport, *, cells_count: int, rows: int, name: str, dataset_id: int,
+          demo: bool) -> None:
+    from rich.table import Table
+
+    summary = report.to_dict()
+    console.print(
+        f"[bold]{name}[/] (dataset {dataset_id}{', demo' if demo else ''}): "
+        f"{summary['rows_read']} rows read, {summary['points']} points "
+        f"(weight {summary['weight']:,.0f}) in {cells_count} H3 cells, {rows} cell-hours; "
+        f"coordinates {summary['crs']}; rider ids "
+        f"{'hashed' if summary['has_riders'] else 'absent'}")
+    console.print("columns: " + ", ".join(f"{k}={v}" for k, v in summary["columns"].items()))
+    if summary["skipped"]:
+        table = Table(title="points left out")
+        for column in ("reason", "count", f"first {summary['row_label']}s"):
+            table.add_column(column)
+        for reason, count in summary["skipped"].items():
+            table.add_row(reason, str(count),
+                          ", ".join(str(r) for r in summary["examples"].get(reason, [])))
+        console.print(table)
+    for note in summary["notes"]:
+        console.print(f"note: {note}")
+
+
+#: The demo city's invented rider activity (scripts/make_demo_activity.py).
+DEMO_ACTIVITY = Path(__file__).resolve().parents[2] / "data" / "demo" / "xining_activity.csv.gz"
+DEMO_DATASET = "demo:xining-activity"
+
+
+@click.command("activity")
+def load_demo_activity() -> None:
+    """Load (or refresh) the demo city's invented rider activity, labelled as demo."""
+    ctx = click.get_current_context()
+    ctx.invoke(import_activity, file=DEMO_ACTIVITY, crs="wgs84", city="西宁市",
+               dataset=DEMO_DATASET, resolution=DEFAULT_RESOLUTION, mapping=(), also_points=(),
+               year=None, weekday=0, layout="table", no_parcels=False, area_file=None,
+               area_crs="wgs84", demo=True, chunk_rows=DEFAULT_CHUNK_ROWS, scheduler=None,
+               report_path=None)
+
+
+def register(group: click.Group) -> None:
+    """``import activity`` hangs off the shared ``import`` group; add ``demo activity``."""
+    from web.commands.demo import demo
+
+    demo.add_command(load_demo_activity)
