@@ -7,10 +7,13 @@ run:
 
 test:
 	bash scripts/setup.sh test
-	.venv/bin/pytest
+	.venv/bin/pytest -n 2
 
 lint:
 	.venv/bin/ruff check geo web scripts tests
 
 bench:
 	.venv/bin/python tests/benchmarks/bench_import.py
+	.venv/bin/python tests/benchmarks/bench_nearest.py
+	.venv/bin/python tests/benchmarks/bench_coverage.py
+	.venv/bin/python tests/benchmarks/bench_siting.py --quick
