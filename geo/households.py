@@ -23,8 +23,8 @@ import numpy as np
 
 from geo import crs as crs_mod
 from geo.errors import InvalidInput, LedgerError
-from geo.ledger import Report, Row, is_blank, map_columns
-from geo.places import SOURCE_CRSES, Term
+from geo.ledger import Report, Row, is_blank, map_columns, parse_all
+from geo.places import SOURCE_CRSES, Term, term_index
 
 
 def _codes(terms: tuple[Term, ...]) -> tuple[str, ...]:
@@ -182,17 +182,9 @@ def check_phone(value: str) -> str:
         f"(got {len(digits)} digits)", field="phone")
 
 
-def _index(terms: tuple[Term, ...]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for term in terms:
-        for word in (term.code, term.zh, term.en, *term.synonyms):
-            out[word.strip().casefold()] = term.code
-    return out
-
-
-_CATEGORY_INDEX = _index(CATEGORY_TERMS)
-_STATUS_INDEX = _index(HOUSEHOLD_STATUS_TERMS)
-_SUPPORT_INDEX = _index(SUPPORT_TERMS)
+_CATEGORY_INDEX = term_index(CATEGORY_TERMS)
+_STATUS_INDEX = term_index(HOUSEHOLD_STATUS_TERMS)
+_SUPPORT_INDEX = term_index(SUPPORT_TERMS)
 
 
 def normalize_category(word: str) -> str | None:
@@ -439,16 +431,7 @@ def parse_households(rows: Iterable[Row], options: HouseholdImportOptions,
     LedgerError
         The ledger has no data rows or lacks a number or name column.
     """
-    parser = HouseholdRowParser(options, report)
-    accepted: list[tuple[int, HouseholdRecord]] = []
-    for number, raw in rows:
-        report.rows_read += 1
-        record = parser.parse(number, raw)
-        if record is not None:
-            accepted.append((number, record))
-    if report.rows_read == 0:
-        raise LedgerError(f"{report.source}: the ledger has no data rows")
-    return accepted
+    return parse_all(rows, HouseholdRowParser(options, report).parse, report)
 
 
 def finish_households(rows: list[tuple[int, HouseholdRecord]], options: HouseholdImportOptions,

@@ -16,15 +16,16 @@ import io
 import json
 import math
 import zipfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from geo.errors import LedgerError
 
 Severity = Literal["error", "warning"]
 Row = tuple[int, dict[str, Any]]
+T = TypeVar("T")
 
 # Keys under which GeoJSON point coordinates are handed to the row mapper.
 GEOJSON_LON = "__geometry_lon__"
@@ -335,3 +336,26 @@ def parse_mapping_option(pairs: Sequence[str]) -> dict[str, str]:
             raise LedgerError(f"--map {pair!r}: expected COLUMN=field, e.g. 站点全称=name")
         out[header.strip()] = target.strip()
     return out
+
+
+def parse_all(
+    rows: Iterable[Row], parse: Callable[[int, dict[str, Any]], T | None], report: Report
+) -> list[tuple[int, T]]:
+    """Run ``parse`` on every row, counting rows; keep ``(row_number, result)`` of the accepted.
+
+    ``parse`` returns None for a rejected row (having written why to ``report``).
+
+    Raises
+    ------
+    LedgerError
+        When the ledger has no data rows at all.
+    """
+    accepted: list[tuple[int, T]] = []
+    for number, raw in rows:
+        report.rows_read += 1
+        result = parse(number, raw)
+        if result is not None:
+            accepted.append((number, result))
+    if report.rows_read == 0:
+        raise LedgerError(f"{report.source}: the ledger has no data rows")
+    return accepted

@@ -23,7 +23,7 @@ from geo import crs as crs_mod
 from geo.districts import assign_districts, check_written_district, district_by_adcode
 from geo.errors import InvalidInput, LedgerError
 from geo.hours import parse_chinese_hours
-from geo.ledger import GEOJSON_LAT, GEOJSON_LON, Report, Row, is_blank, map_columns
+from geo.ledger import GEOJSON_LAT, GEOJSON_LON, Report, Row, is_blank, map_columns, parse_all
 from geo.places import (
     BUILD_MODES,
     KINDS,
@@ -382,16 +382,7 @@ def parse_places(
     Coordinates in the records are still in ``options.crs``; call
     :func:`finish_places` to convert and locate them.
     """
-    parser = RowParser(options, report)
-    accepted: list[tuple[int, PlaceRecord]] = []
-    for number, raw in rows:
-        report.rows_read += 1
-        record = parser.parse(number, raw)
-        if record is not None:
-            accepted.append((number, record))
-    if report.rows_read == 0:
-        raise LedgerError(f"{report.source}: the ledger has no data rows")
-    return accepted
+    return parse_all(rows, RowParser(options, report).parse, report)
 
 
 def finish_places(

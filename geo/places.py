@@ -138,8 +138,8 @@ SIX_HAVE_KEYS: tuple[str, ...] = tuple(t.code for t in SIX_HAVES)
 CHINA_BBOX: tuple[float, float, float, float] = (73.0, 3.0, 136.0, 54.0)
 
 
-def _index(terms: tuple[Term, ...]) -> dict[str, str]:
-    """Map every code, label and synonym (case-folded) to its code."""
+def term_index(terms: tuple[Term, ...]) -> dict[str, str]:
+    """Map every code, label and synonym (case-folded) of a vocabulary to its code."""
     out: dict[str, str] = {}
     for term in terms:
         for word in (term.code, term.zh, term.en, *term.synonyms):
@@ -147,10 +147,10 @@ def _index(terms: tuple[Term, ...]) -> dict[str, str]:
     return out
 
 
-_AMENITY_INDEX = _index(AMENITY_TERMS)
-_STATUS_INDEX = _index(STATUS_TERMS)
-_KIND_INDEX = _index(KIND_TERMS)
-_HOST_INDEX = _index(HOST_TERMS)
+_AMENITY_INDEX = term_index(AMENITY_TERMS)
+_STATUS_INDEX = term_index(STATUS_TERMS)
+_KIND_INDEX = term_index(KIND_TERMS)
+_HOST_INDEX = term_index(HOST_TERMS)
 
 
 def normalize_amenity(word: str) -> str | None:

@@ -36,7 +36,6 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from markupsafe import Markup
 
@@ -45,11 +44,11 @@ from geo.db import households as register
 from geo.errors import InvalidInput
 from geo.export import write_csv, write_xlsx
 from geo.households import CATEGORIES, CATEGORY_TERMS, HOUSEHOLD_STATUSES, SUPPORT_TERMS
-from geo.places import Term, term
 from web import private_db
 from web.auth import actor, current_user, login_required_role
 from web.escape import safe_text
 from web.maps import SafePopup, TileSource, base_map, render_parts
+from web.templating import label
 
 bp = Blueprint("cases", __name__)
 caseworker_required = login_required_role("caseworker")
@@ -58,16 +57,6 @@ aggregate_required = login_required_role("planner", "admin")
 PER_PAGE = 50
 MAP_ID = "households"
 CELLS_MAP_ID = "household_cells"
-
-
-def _label(terms: tuple[Term, ...], code: str | None) -> str:
-    if not code:
-        return ""
-    try:
-        found = term(terms, code)
-    except KeyError:
-        return code
-    return found.en if str(get_locale()) == "en" else found.zh
 
 
 def _districts() -> tuple[str, ...]:
@@ -102,8 +91,8 @@ def _asset_url(path: str) -> str:
 def labels() -> dict[str, Any]:
     """Vocabulary labels for the household templates."""
     return {
-        "category_label": lambda c: _label(CATEGORY_TERMS, c),
-        "support_label": lambda c: _label(SUPPORT_TERMS, c),
+        "category_label": lambda c: label(CATEGORY_TERMS, c),
+        "support_label": lambda c: label(SUPPORT_TERMS, c),
     }
 
 
