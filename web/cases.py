@@ -128,11 +128,15 @@ def index() -> ResponseReturnValue:
                            any_synthetic=any(r.is_synthetic for r in rows))
 
 
-@bp.get("/cases/search")
+@bp.route("/cases/search", methods=["GET", "POST"])
 @caseworker_required
 def search() -> ResponseReturnValue:
-    """Find households by exact name, ID number, phone or household number."""
-    terms = {k: (request.args.get(k) or "").strip()[:64]
+    """Find households by exact name, ID number, phone or household number.
+
+    Terms come only in a POST body: in a URL they would reach browser
+    history, Referer headers and proxy logs.
+    """
+    terms = {k: (request.form.get(k) or "").strip()[:64]
              for k in ("name", "id_number", "phone", "household_no")}
     rows = None
     if any(terms.values()):

@@ -225,7 +225,9 @@ def nav_links(row: Mapping[str, Any], *, labels: Mapping[str, str] | None = None
             "position": f"{_fmt(g_lon)},{_fmt(g_lat)}", "name": name, "src": "yitu",
             "coordinate": "gaode", "callnative": "1"}), "gcj02"),
         NavLink("tencent", names["tencent"], "https://apis.map.qq.com/uri/v1/marker?" + urlencode({
-            "marker": f"coord:{_fmt(g_lat)},{_fmt(g_lon)};title:{name}", "referer": "yitu"}),
+            # ";" and ":" separate the marker's own fields: keep them out of the title.
+            "marker": f"coord:{_fmt(g_lat)},{_fmt(g_lon)};title:{name.replace(';', ' ').replace(':', ' ')}",
+            "referer": "yitu"}),
             "gcj02"),
         NavLink("baidu", names["baidu"], "https://api.map.baidu.com/marker?" + urlencode({
             "location": f"{_fmt(b_lat)},{_fmt(b_lon)}", "title": name, "content": name,

@@ -62,6 +62,8 @@ def make_engine(
         max_overflow=pool_size,
         pool_timeout=pool_timeout_s,
         pool_pre_ping=True,  # the first request after a database restart succeeds
+        # Errors are logged; their bound values may be household geometry or sealed fields.
+        hide_parameters=True,
         connect_args=connect_args,
     )
 

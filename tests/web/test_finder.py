@@ -154,3 +154,12 @@ def test_strings_for_the_page_script_are_translated(client: FlaskClient) -> None
     assert strings["kinds"]["station"] == "户外劳动者服务站点"
     english = client.get("/?lang=en").get_data(as_text=True)
     assert "min walk" in english
+
+
+def test_tencent_title_cannot_add_marker_fields() -> None:
+    from web.placeview import nav_links
+
+    links = {link.key: link for link in nav_links(
+        {"lon": 113.6654, "lat": 34.7579, "name": "驿站;coord:0,0;title:假"})}
+    marker = parse_qs(urlsplit(links["tencent"].href).query)["marker"][0]
+    assert marker.count(";") == 1 and marker.count("coord:") == 1

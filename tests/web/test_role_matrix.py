@@ -106,7 +106,8 @@ def policy(place_id: int, household_id: str) -> dict[str, list[Expect]]:
                                          only("admin", ok=404), {"active": "1"})],
         # The household register: caseworkers of the district only.
         "cases.index": [Expect("GET", "/cases/", only("caseworker"))],
-        "cases.search": [Expect("GET", "/cases/search?household_no=none", only("caseworker"))],
+        "cases.search": [Expect("GET", "/cases/search", only("caseworker")),
+                         Expect("POST", "/cases/search", only("caseworker"), {"household_no": "none"})],
         "cases.household": [Expect("GET", f"/cases/households/{h}", only("caseworker"))],
         "cases.add_visit": [Expect("POST", f"/cases/households/{h}/visits",
                                    only("caseworker", ok=302), {"visited_on": today})],
