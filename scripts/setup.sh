@@ -77,7 +77,7 @@ python_packages() {
     "$VENV/bin/python" -m pip install -q -c constraints.txt -e ".${extra}"
     touch "$stamp"
   fi
-  if [ -d web/translations ]; then "$VENV/bin/pybabel" compile -q -d web/translations || true; fi
+  if [ -d web/translations ]; then "$VENV/bin/pybabel" -q compile -d web/translations; fi
 }
 
 system_packages
