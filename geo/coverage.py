@@ -633,7 +633,7 @@ def analyze_coverage(
     )
 
 
-def what_if(base: CoverageResult, stations: pd.DataFrame | None = None, *,
+def what_if(base: CoverageResult, *,
             add: Sequence[tuple[float, float]] = (), remove: Sequence[Any] = (),
             selection: StationFilter | None = None,
             network: RoadNetwork | None = None) -> CoverageResult:
@@ -644,9 +644,6 @@ def what_if(base: CoverageResult, stations: pd.DataFrame | None = None, *,
     base : CoverageResult
         The coverage before the change (its cells, districts and counted
         stations are reused: nothing is read again).
-    stations : pandas.DataFrame, optional
-        Unused placeholder for symmetry with :func:`analyze_coverage`; the
-        counted stations of ``base`` are the starting point.
     add : sequence of (lon, lat)
         New stations, WGS-84 degrees; they always count (open, all required
         amenities).
@@ -662,7 +659,6 @@ def what_if(base: CoverageResult, stations: pd.DataFrame | None = None, *,
     InvalidInput
         A removed id is not among the counted stations.
     """
-    del stations  # the counted stations of ``base`` already went through the filters
     counted = base.stations
     ids = counted["id"].astype(str) if "id" in counted else pd.Series([], dtype=str)
     unknown = [str(r) for r in remove if str(r) not in set(ids)]

@@ -182,10 +182,14 @@ def _with_virtual_source(network: RoadNetwork, nodes: np.ndarray,
                          snaps: np.ndarray) -> sparse.csr_matrix:
     """Return the graph plus one node joined to ``nodes`` by edges of ``snaps`` metres."""
     n = network.graph.shape[0]
+    # The search runs outward from the stations, but the way that counts is
+    # the worker's, from a point to a station: on a directed (one-way) graph
+    # follow the edges backwards, as network_cover_matrix does.
+    roads = network.graph.T.tocsr() if network.directed else network.graph
     extra = sparse.csr_matrix((np.maximum(snaps, 1e-9), (np.full(len(nodes), n), nodes)),
                               shape=(n + 1, n + 1))
-    base = sparse.csr_matrix((network.graph.data, network.graph.indices,
-                              np.concatenate([network.graph.indptr, [network.graph.nnz]])),
+    base = sparse.csr_matrix((roads.data, roads.indices,
+                              np.concatenate([roads.indptr, [roads.nnz]])),
                              shape=(n + 1, n + 1))
     return (base + extra).tocsr()
 
@@ -270,8 +274,9 @@ def network_cover_matrix(network: RoadNetwork, demand_xy: np.ndarray, candidate_
     c_nodes, c_snap = network.snap(candidate_xy)
     unique_nodes, inverse = np.unique(c_nodes, return_inverse=True)
     graph = network.graph if network.directed else network.graph
-    # Distances from each candidate node, cut at the radius.  Candidates walk
-    # out to riders, so distances run from the candidate (transpose if directed).
+    # Distances from each candidate node, cut at the radius.  The trip that
+    # counts runs from the rider to the candidate, so on a directed graph the
+    # search from the candidate follows the edges backwards (the transpose).
     source_graph = graph.T.tocsr() if network.directed else graph
     dist = dijkstra(source_graph, directed=network.directed, indices=unique_nodes,
                     limit=radius_m)

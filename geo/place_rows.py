@@ -167,7 +167,8 @@ def parse_date(value: Any) -> date | None:
         return value.date()
     if isinstance(value, date):
         return value
-    text = re.sub(r"[年月/.]", "-", str(value).strip()).rstrip("日")
+    # Only the date part: CSV exports often write "2024-03-05 10:00:00".
+    text = re.sub(r"[年月/.]", "-", re.split(r"[\sT]", str(value).strip())[0]).rstrip("日")
     return date.fromisoformat("-".join(part.zfill(2) for part in text.split("-")[:3]))
 
 

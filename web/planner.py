@@ -207,7 +207,7 @@ def run_coverage(db: Session, query: PlannerQuery, *,
     result, baseline = before, None
     if query.add or query.remove:
         baseline = before
-        result = cov.what_if(before, stations, add=query.add, remove=query.remove,
+        result = cov.what_if(before, add=query.add, remove=query.remove,
                              selection=selection, network=network)
     lines = None
     if network is not None:

@@ -113,9 +113,12 @@ def test_visits_and_support_are_recorded_with_sealed_notes(db: Session) -> None:
     detail = register.get_household(db, cipher(), hid, CASEWORKER, districts=scope)
     assert [v.notes for v in detail.visits] == ["母亲住院，需要医疗救助"]
     assert detail.support_total_yuan == Decimal("3500.50")
-    notes = db.execute(text("SELECT string_agg(encode(notes_ct, 'escape'), '') FROM "
-                            "households.visits WHERE household_id = :id"), {"id": hid}).scalar()
-    assert "住院" not in (notes or "")
+    # The raw bytes: encode(..., 'escape') would turn UTF-8 text into octal
+    # escapes, so a text search there could never find the plaintext.
+    sealed = db.execute(text("SELECT notes_ct FROM households.visits WHERE household_id = :id"),
+                        {"id": hid}).scalars().all()
+    assert len(sealed) == 1 and sealed[0]
+    assert "住院".encode() not in bytes(sealed[0])
 
 
 @pytest.mark.parametrize(("amount", "ok"), [("500", True), ("500.5", True), ("-1", False),

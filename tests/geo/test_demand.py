@@ -319,6 +319,14 @@ def test_shanghai_orders_join(shared_data: Path) -> None:
     assert parcels.min() >= 8 and parcels.max() <= 19
     # A pickup at a shop lands where the (GCJ-02) shop is once converted to WGS-84.
     assert points.lon.min() > 120.8 and points.lon.max() < 122.2
+    from geo.crs import to_wgs84
+
+    shops = pd.read_csv(folder / "new_3.csv").set_index("Shop_id")
+    shop = shops.loc[new5["Shop_id"].iloc[0]]
+    written = (float(shop["Lng"]), float(shop["Lat"]))
+    first_pickup = (float(points.lon[0]), float(points.lat[0]))
+    assert first_pickup == pytest.approx(to_wgs84(*written, crs="gcj02"), abs=1e-6)
+    assert first_pickup != pytest.approx(written, abs=1e-3)  # really moved (~500 m)
 
 
 # --------------------------------------------------------------------------- Dask

@@ -12,7 +12,13 @@ from pyproj import Geod
 from geo.crs import to_wgs84
 from geo.errors import LedgerError
 from geo.ledger import Limits, Report, map_columns, parse_mapping_option, read_rows
-from geo.place_rows import PLACE_SYNONYMS, ImportOptions, finish_places, parse_places
+from geo.place_rows import (
+    PLACE_SYNONYMS,
+    ImportOptions,
+    finish_places,
+    parse_date,
+    parse_places,
+)
 
 HEADER = "站点名称,地址,经度,纬度,开放时间,设施,区县,状态\n"
 GOOD_ROW = (
@@ -197,3 +203,14 @@ def test_empty_and_unknown_files(tmp_path: Path) -> None:
         list(read_rows(write(tmp_path, "a.pdf", "x")))
     with pytest.raises(LedgerError, match="no data rows"):
         parse(write(tmp_path, "b.csv", HEADER))
+
+
+@pytest.mark.parametrize("written", ["2024-03-05", "2024/3/5", "2024.3.5", "2024年3月5日",
+                                     "2024-03-05 10:00:00", "2024年3月5日 10:00", "2024-03-05T10:00"])
+def test_verified_dates_in_ledger_spellings(written: str) -> None:
+    from datetime import date
+
+    assert parse_date(written) == date(2024, 3, 5)
+    assert parse_date("  ") is None
+    with pytest.raises(ValueError):
+        parse_date("last spring")

@@ -63,13 +63,21 @@ def test_l_shaped_street_by_hand(tmp_path: Path) -> None:
 
 
 def test_one_way_streets_only_when_asked(tmp_path: Path) -> None:
-    path = l_street(tmp_path, oneway=True)
-    station = None
+    path = l_street(tmp_path, oneway=True)  # A -> B -> C only
     both = load_graphml(path)
-    station = xy(both, 100, 100)  # at C; riders walk A <- B <- C against the one-way
-    assert np.isfinite(network_nearest(both, xy(both, 0, 0), station, cutoff_m=250)[0][0])
+    at_a, at_c = xy(both, 0, 0), xy(both, 100, 100)
+    # Riders may go C -> B -> A against the one-way: a station at A reaches C.
+    assert network_nearest(both, at_c, at_a, cutoff_m=250)[0][0] == pytest.approx(200, abs=0.01)
     directed = load_graphml(path, directed=True)
-    assert np.isinf(network_nearest(directed, xy(directed, 0, 0), station, cutoff_m=250)[0][0])
+    # A driver at A reaches a station at C along the one-way; one at C cannot reach A.
+    assert network_nearest(directed, at_a, at_c, cutoff_m=250)[0][0] == pytest.approx(
+        200, abs=0.01)
+    assert np.isinf(network_nearest(directed, at_c, at_a, cutoff_m=250)[0][0])
+    # Coverage and siting measure the same way (the worker's trip to the station).
+    for demand, station in ((at_a, at_c), (at_c, at_a)):
+        reached = np.isfinite(network_nearest(directed, demand, station, cutoff_m=250)[0])
+        cover = network_cover_matrix(directed, demand, station, radius_m=250).toarray()
+        assert cover.ravel().tolist() == reached.tolist()
 
 
 def test_not_a_network(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ their personal values and coordinates.
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date
 
@@ -68,7 +69,9 @@ def near_households(body: str) -> list[str]:
 
 
 def leaks(body: str, values: list[str]) -> list[str]:
-    return [v for v in values if v and v in body] + near_households(body)
+    # Scripts and JSON may carry Chinese text as \uXXXX escapes: look for that form too.
+    return [v for v in values
+            if v and (v in body or json.dumps(v)[1:-1] in body)] + near_households(body)
 
 
 def probe_urls(place_id: int) -> list[str]:
@@ -137,6 +140,7 @@ def test_the_scan_would_catch_a_leak(client: FlaskClient, db: Session) -> None:
     login(client, make_user(db, "caseworker", districts=(CHENGZHONG,)).username)
     body = client.get(f"/cases/households/{hid}").get_data(as_text=True)
     assert set(leaks(body, secrets_of([rec]))) >= {rec.name, rec.id_number, rec.phone}
+    assert leaks(json.dumps({"name": rec.name}), [rec.name]) == [rec.name]  # escaped, too
     assert near_households(body)  # the page shows the location: the pair check sees it
     assert near_households(f"[{SPOTS[3][0]:.4f}, {SPOTS[3][1]:.4f}]")  # even rounded to 11 m
     assert WHO[0] == "anonymous"
