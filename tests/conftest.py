@@ -8,7 +8,6 @@ migrated to every head, and dropped at the end.  Never SQLite, never mocks.
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,12 +15,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import Connection, Engine
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from geo.db.engine import database_url as configured_url
 from geo.db.engine import make_engine
-from geo.db.migrate import create_database, drop_database, upgrade
+from tests.databases import fresh_database
 from web import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,16 +28,8 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
     """URL of a freshly created and migrated test database."""
-    base = make_url(configured_url(os.environ.get("YITU_TEST_DATABASE_URL")))
-    url = base.set(database=f"yitu_test_{secrets.token_hex(4)}").render_as_string(
-        hide_password=False
-    )
-    create_database(url)
-    try:
-        upgrade(url)
+    with fresh_database() as url:
         yield url
-    finally:
-        drop_database(url)
 
 
 @pytest.fixture(scope="session")

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import base64
 import itertools
-import os
 import re
 import secrets
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from functools import lru_cache
 
 from flask.testing import FlaskClient
@@ -19,8 +17,6 @@ from geo.crypto import FieldCipher
 from geo.db import accounts
 from geo.db import households as register
 from geo.db.audit import Actor
-from geo.db.engine import database_url as configured_url
-from geo.db.migrate import create_database, drop_database, upgrade
 from geo.households import HouseholdRecord, validate
 from geo.ledger import Report
 
@@ -119,20 +115,6 @@ def post_form(client: FlaskClient, page_url: str, url: str, data: dict[str, str]
     """POST ``data`` to ``url`` with the CSRF token taken from ``page_url``."""
     token = csrf_from(client.get(page_url).get_data(as_text=True))
     return client.post(url, data={**data, "csrf_token": token})
-
-
-@contextmanager
-def fresh_database() -> Iterator[str]:
-    """Create, migrate and finally drop a database of its own (for committed data)."""
-    base = make_url(configured_url(os.environ.get("YITU_TEST_DATABASE_URL")))
-    url = base.set(database=f"yitu_test_h_{secrets.token_hex(4)}").render_as_string(
-        hide_password=False)
-    create_database(url)
-    try:
-        upgrade(url)
-        yield url
-    finally:
-        drop_database(url)
 
 
 def as_role(url: str, role: str) -> str:

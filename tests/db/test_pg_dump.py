@@ -12,13 +12,13 @@ from sqlalchemy.engine import make_url
 
 from geo.db import households as register
 from geo.db.engine import make_engine, session_factory
+from tests.databases import fresh_database
 from tests.household_fixtures import (
     CASEWORKER,
     CHENGZHONG,
     KEY_TEXT,
     add_households,
     cipher,
-    fresh_database,
     record,
 )
 

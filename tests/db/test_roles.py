@@ -10,7 +10,8 @@ from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.orm import Session
 
 from geo.db.engine import make_engine
-from tests.household_fixtures import add_households, as_role, fresh_database, record
+from tests.databases import fresh_database
+from tests.household_fixtures import add_households, as_role, record
 
 PROTECTED_SCHEMAS = ("households", "accounts")
 
