@@ -86,5 +86,6 @@ python_packages
 if [ "$MODE" = app ]; then
   "$VENV/bin/yitu" db upgrade
   "$VENV/bin/yitu" demo load --if-empty
+  "$VENV/bin/yitu" demo activity --if-empty
 fi
 say "ready"

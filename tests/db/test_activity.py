@@ -121,3 +121,13 @@ def test_stations_for_coverage(db: Session) -> None:
     assert frame["id"].tolist() == [inside]
     assert frame["opening_hours"].tolist() == ["Mo-Fr 09:00-17:00"]
     assert list(frame["amenities"].iloc[0]) == ["water", "seating"]
+
+
+def test_demo_activity_loads_once_with_if_empty(runner, yitu_cli, db: Session) -> None:
+    first = runner.invoke(yitu_cli, ["demo", "activity", "--if-empty"], catch_exceptions=False)
+    assert first.exit_code == 0, first.output
+    [dataset] = activity.list_datasets(db)
+    assert dataset["name"] == "demo:xining-activity" and dataset["city"] == "西宁市" and dataset["is_demo"]
+    second = runner.invoke(yitu_cli, ["demo", "activity", "--if-empty"], catch_exceptions=False)
+    assert second.exit_code == 0 and "not loaded" in second.output
+    assert len(activity.list_datasets(db)) == 1

@@ -15,8 +15,9 @@ from pathlib import Path
 import click
 import pandas as pd
 from flask import current_app
+from flask.cli import with_appcontext
 
-from geo.db.activity import replace_dataset
+from geo.db.activity import list_datasets, replace_dataset
 from geo.demand import (
     DEFAULT_CHUNK_ROWS,
     DEFAULT_RESOLUTION,
@@ -219,8 +220,13 @@ DEMO_DATASET = "demo:xining-activity"
 
 
 @click.command("activity")
-def load_demo_activity() -> None:
+@click.option("--if-empty", is_flag=True, help="Do nothing when any activity dataset is stored.")
+@with_appcontext
+def load_demo_activity(if_empty: bool) -> None:
     """Load (or refresh) the demo city's invented rider activity, labelled as demo."""
+    if if_empty and list_datasets(session()):
+        console.print("activity already stored; demo activity not loaded")
+        return
     ctx = click.get_current_context()
     ctx.invoke(import_activity, file=DEMO_ACTIVITY, crs="wgs84", city="西宁市",
                dataset=DEMO_DATASET, resolution=DEFAULT_RESOLUTION, mapping=(), also_points=(),
