@@ -236,6 +236,21 @@ def _cores() -> int:
         os.cpu_count() or 1)
 
 
+def nearest_within(demand_xy: Any, station_xy: Any, *, radius_m: float,
+                   network: RoadNetwork | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Return distance (m) to, and index of, each demand point's nearest station.
+
+    Along the road network when ``network`` is given, else in a straight line;
+    both in the same metric CRS.  Beyond ``radius_m`` the distance may be
+    ``inf`` and the index meaningless.
+    """
+    if network is not None:
+        from geo.network import network_nearest
+
+        return network_nearest(network, demand_xy, station_xy, cutoff_m=radius_m)
+    return nearest_station(demand_xy, station_xy, max_m=radius_m)
+
+
 def nearest_station(demand_xy: Any, station_xy: Any, *,
                     max_m: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Return the distance to, and index of, each demand point's nearest station.
@@ -604,12 +619,7 @@ def analyze_coverage(
     crs = network.crs if network is not None else metric_crs_for(lon, lat)
     demand_xy = project(lon, lat, crs=crs)
     station_xy = project(counted["lon"].to_numpy(float), counted["lat"].to_numpy(float), crs=crs)
-    if network is not None:
-        from geo.network import network_nearest
-
-        distance, index = network_nearest(network, demand_xy, station_xy, cutoff_m=radius_m)
-    else:
-        distance, index = nearest_station(demand_xy, station_xy, max_m=radius_m)
+    distance, index = nearest_within(demand_xy, station_xy, radius_m=radius_m, network=network)
     covered = distance <= radius_m
     frame["covered"] = covered
     frame["distance_m"] = distance

@@ -54,7 +54,7 @@ from geo.coverage import (
     DEFAULT_RADIUS_M,
     check_radius,
     metric_crs_for,
-    nearest_station,
+    nearest_within,
     project,
 )
 from geo.crs import require_same_crs
@@ -697,12 +697,7 @@ def plan_sites(
     already = np.zeros(len(cells), dtype=bool)
     if existing is not None and len(existing):
         ex_xy = project(existing["lon"].to_numpy(float), existing["lat"].to_numpy(float), crs=crs)
-        if network is not None:
-            from geo.network import network_nearest
-
-            dist, _ = network_nearest(network, demand_xy, ex_xy, cutoff_m=radius_m)
-        else:
-            dist, _ = nearest_station(demand_xy, ex_xy, max_m=radius_m)
+        dist, _ = nearest_within(demand_xy, ex_xy, radius_m=radius_m, network=network)
         already = dist <= radius_m
         notes.append(f"{len(existing)} existing stations held fixed; they cover "
                      f"{weight[already].sum() / total:.1%} of activity" if total > 0 else
