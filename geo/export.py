@@ -4,6 +4,9 @@ Spreadsheet programs run a cell that starts with ``=``, ``+``, ``-``, ``@``,
 TAB or CR as a formula, and both pandas and openpyxl write such text as a
 live formula.  :func:`escape_formula` prefixes those cells with an apostrophe
 (OWASP's advice), and every exporter here applies it to every text cell.
+
+Times are written as Asia/Shanghai wall-clock time: Excel cannot hold a
+time zone, and the people who open these files read local time.
 """
 
 from __future__ import annotations
@@ -11,8 +14,11 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
+
+from geo.hours import SHANGHAI
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -25,7 +31,9 @@ def escape_formula(value: Any) -> Any:
 
 
 def flat_cell(value: Any) -> Any:
-    """Flatten lists and dicts into text a spreadsheet cell can hold."""
+    """Flatten lists and dicts into text, and aware times into naive Asia/Shanghai time."""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(SHANGHAI).replace(tzinfo=None)
     if isinstance(value, list | tuple):
         return ";".join(str(v) for v in value)
     if isinstance(value, dict):

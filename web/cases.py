@@ -47,7 +47,7 @@ from geo.households import CATEGORIES, CATEGORY_TERMS, HOUSEHOLD_STATUSES, SUPPO
 from web import private_db
 from web.auth import actor, current_user, login_required_role
 from web.escape import safe_text
-from web.maps import SafePopup, TileSource, base_map, render_parts
+from web.maps import TileSource, base_map, draw, render_parts
 from web.templating import label
 
 bp = Blueprint("cases", __name__)
@@ -203,15 +203,13 @@ def _household_map(points: list[register.HouseholdPoint] | None) -> folium.Map:
         link = url_for("cases.household", household_id=str(point.id))
         html = Markup('<a href="{}">{}</a>').format(safe_text(link),
                                                       safe_text(point.household_no))
-        marker = folium.CircleMarker(location=(float(lat), float(lon)), radius=7,
-                                     color="#ffffff", weight=2, fill=True,
-                                     fill_color="#7048e8" if point.is_synthetic else "#c92a2a",
-                                     fill_opacity=0.9)
         # Only the household number travels to the browser as text; names
         # stay on the household's own page.
-        marker.add_child(SafePopup(html))
-        marker.add_child(folium.Tooltip(safe_text(point.household_no)))
-        marker.add_to(m)
+        draw(m, "circleMarker", (float(lat), float(lon)), popup=html,
+             tooltip=safe_text(point.household_no),
+             options={"radius": 7, "color": "#ffffff", "weight": 2, "fill": True,
+                      "fillColor": "#7048e8" if point.is_synthetic else "#c92a2a",
+                      "fillOpacity": 0.9})
     return m
 
 
@@ -292,12 +290,10 @@ def _cells_map(result: privacy.CellAggregate | None) -> folium.Map:
         ring = feature["geometry"]["coordinates"][0]
         lons, lats = tiles.to_display([x for x, _ in ring], [y for _, y in ring])
         count = int(feature["properties"]["count"])
-        folium.Polygon(
-            locations=[(float(y), float(x)) for x, y in zip(lons, lats, strict=True)],
-            color="#862e9c", weight=1, fill=True, fill_color="#862e9c",
-            fill_opacity=0.15 + 0.6 * count / top,
-            tooltip=folium.Tooltip(safe_text(_("%(n)d households", n=count))),
-        ).add_to(m)
+        draw(m, "polygon", [(float(y), float(x)) for x, y in zip(lons, lats, strict=True)],
+             options={"color": "#862e9c", "weight": 1, "fill": True, "fillColor": "#862e9c",
+                      "fillOpacity": 0.15 + 0.6 * count / top},
+             tooltip=safe_text(_("%(n)d households", n=count)))
     return m
 
 

@@ -8,6 +8,11 @@ characters that are live inside a template literal -- ``$``, backtick and
 backslash -- with numeric character references, which the browser turns back
 into the same characters when it parses the HTML, after the literal is built.
 
+It also replaces ``{`` and ``}``: branca compiles folium's output as a Jinja2
+template on the server (SECURITY.md, point 11), so ``{{7*191}}``, ``{%`` and
+``{#`` must never arrive there intact.  Maps keep user text out of branca
+altogether (``web.maps.draw``); this is the second wall.
+
 Every piece of user-supplied text (station names, addresses, hours text,
 union names...) that reaches HTML or a map goes through this function, either
 directly in Python or through the ``safe_text`` Jinja filter.
@@ -21,13 +26,15 @@ from markupsafe import Markup, escape
 
 __all__ = ["safe_text", "init_app"]
 
-# Characters that keep a meaning inside a JavaScript template literal after
-# HTML escaping.  Numeric references rather than named ones because ``&grave;``
+# Characters that keep a meaning inside a JavaScript template literal (or, for
+# braces, a Jinja2 template) after HTML escaping.  Numeric references rather than named ones because ``&grave;``
 # is not understood everywhere and ``&#36;`` is.
 _TEMPLATE_LITERAL_CHARS = {
     "$": "&#36;",
     "`": "&#96;",
     "\\": "&#92;",
+    "{": "&#123;",
+    "}": "&#125;",
 }
 _TRANSLATION = str.maketrans(_TEMPLATE_LITERAL_CHARS)
 
@@ -41,7 +48,7 @@ def safe_text(value: Any) -> Markup:
         Any value; ``None`` becomes the empty string, anything else is turned
         into ``str`` first.  A :class:`markupsafe.Markup` value is taken as
         already-escaped HTML (so the function is idempotent) but still gets
-        ``$``, backtick and backslash replaced.
+        ``$``, backtick, backslash and braces replaced.
 
     Returns
     -------
@@ -51,8 +58,8 @@ def safe_text(value: Any) -> Markup:
 
     Examples
     --------
-    >>> str(safe_text("A ${document.title} <b>"))
-    'A &#36;{document.title} &lt;b&gt;'
+    >>> str(safe_text("A ${document.title} <b> {{7*191}}"))
+    'A &#36;&#123;document.title&#125; &lt;b&gt; &#123;&#123;7*191&#125;&#125;'
     """
     if value is None:
         return Markup("")

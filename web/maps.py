@@ -6,10 +6,15 @@ Three rules hold for every map built here:
   ``web/static/vendor/`` (Leaflet only; folium's jQuery, Bootstrap,
   awesome-markers and Font Awesome are dropped because nothing here uses
   them).  A rendered page names no ``http(s)`` asset besides the tile URL.
-* **Escaped text.**  Every user-supplied string (names, addresses) reaches
-  Leaflet through :func:`web.escape.safe_text`.  Popups are bound with a JSON
-  string (:class:`SafePopup`) instead of folium's ``Popup``, which needs jQuery
-  and builds a JavaScript template literal.
+* **User text is data, never template source.**  branca compiles the output
+  of every folium macro as a new, unsandboxed Jinja2 template, so a station
+  named ``{{7*191}}`` drawn with ``folium.Tooltip`` would be evaluated on the
+  server (SECURITY.md, point 11).  Markers, shapes, tooltips and popups are
+  therefore never folium elements: :func:`draw` records them as plain data on
+  the map, and :func:`render_parts` appends them to the rendered script as one
+  JSON literal, after branca is done, for ``web/static/js/map-data.js`` to
+  draw.  Their text is HTML built only from :func:`web.escape.safe_text`
+  pieces (which also escapes ``{`` and ``}``, a second wall).
 * **Drawn in the tiles' system.**  Places are stored in WGS-84.  When the tile
   source is GCJ-02 (Amap, Tencent), everything drawn -- markers, the centre,
   the bounds -- is shifted to GCJ-02 with :func:`geo.crs.from_wgs84_arrays`,
@@ -27,10 +32,11 @@ script route can answer ``304 Not Modified``).
 from __future__ import annotations
 
 import functools
+import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import folium
@@ -48,12 +54,14 @@ __all__ = [
     "ICONS_DIR",
     "KIND_COLOURS",
     "LEAFLET_DIR",
+    "DataLayer",
     "MapParts",
-    "SafePopup",
     "TileSource",
     "add_places",
     "base_map",
+    "data_layers",
     "default_asset_url",
+    "draw",
     "places_map",
     "place_popup_html",
     "render_parts",
@@ -165,42 +173,89 @@ class TileSource:
         )
 
 
-class SafePopup(folium.MacroElement):
-    """A Leaflet popup bound from a JSON string of escaped HTML.
+class DataLayer(folium.FeatureGroup):
+    """A toggleable overlay whose shapes arrive as JSON data (see :func:`draw`).
 
-    Why not ``folium.Popup``: it wraps the HTML in a JavaScript template
-    literal (where ``${...}`` runs) and parses it with jQuery, which we do not
-    ship.  Here the HTML travels as a JSON string literal, and is still built
-    only from :func:`web.escape.safe_text` pieces.
+    Parameters
+    ----------
+    key
+        Stable name the data refers to (a place kind, or a planner layer).
+    label
+        Translated name shown in the layer control.
+    show
+        Whether the overlay is on when the map opens.
     """
 
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-            {{ this._parent.get_name() }}.bindPopup(
-                {{ this.html|tojson }}, {{ this.options|tojson }});
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, html: Markup, *, max_width_px: int = 280) -> None:
-        super().__init__()
-        self._name = "SafePopup"
-        if not isinstance(html, Markup):
-            # A plain str here means someone skipped safe_text: escape it
-            # rather than trust it.
-            html = safe_text(html)
-        self.html = str(html)
-        self.options = {"maxWidth": max_width_px}
-
-
-class KindLayer(folium.FeatureGroup):
-    """A toggleable overlay holding the places of one kind."""
-
-    def __init__(self, kind: str, *, label: str, show: bool = True) -> None:
+    def __init__(self, key: str, *, label: str, show: bool = True) -> None:
         # Leaflet's layer control writes the name with innerHTML.
         super().__init__(name=str(safe_text(label)), show=show)
-        self.kind = kind
+        self.key = key
+
+
+Shape = Literal["circleMarker", "circle", "polygon", "polyline"]
+
+
+def draw(
+    m: folium.Map,
+    shape: Shape,
+    at: Sequence[float] | Sequence[Sequence[float]],
+    *,
+    options: Mapping[str, Any],
+    layer: str | None = None,
+    tooltip: Markup | str | None = None,
+    popup: Markup | str | None = None,
+    popup_max_width_px: int = 280,
+) -> None:
+    """Record one Leaflet shape on ``m``, drawn in the browser from JSON data.
+
+    Parameters
+    ----------
+    m
+        A map from :func:`base_map`.
+    shape
+        Leaflet factory: ``circleMarker`` (radius in screen pixels),
+        ``circle`` (``options["radius"]`` in metres), ``polygon``, ``polyline``.
+    at
+        ``[lat, lon]`` of a point, or a list of them for a polygon or line, in
+        the tiles' system (callers shift with :meth:`TileSource.to_display`).
+    options
+        Leaflet path options (camelCase: ``fillColor``, ``fillOpacity``...).
+    layer
+        Key of a :class:`DataLayer` of ``m``; None draws on the map itself.
+    tooltip, popup
+        HTML from :func:`web.escape.safe_text` pieces.  A plain ``str`` is
+        escaped here rather than trusted.
+    popup_max_width_px
+        Widest popup, in CSS pixels.
+    """
+    feature: dict[str, Any] = {"shape": shape, "at": _rounded(at), "options": dict(options)}
+    if layer is not None:
+        feature["layer"] = layer
+    if tooltip is not None:
+        feature["tooltip"] = str(safe_text(tooltip))
+    if popup is not None:
+        feature["popup"] = str(safe_text(popup))
+        feature["popupMaxWidth"] = popup_max_width_px
+    m.__dict__.setdefault("_yitu_features", []).append(feature)
+
+
+def _rounded(at: Any) -> Any:
+    # 1e-7 degrees is about 1 cm: plenty on a map, and it keeps scripts small.
+    if isinstance(at, (int, float, np.floating, np.integer)):
+        return round(float(at), 7)
+    return [_rounded(v) for v in at]
+
+
+def _data_script(key: str, features: list[dict[str, Any]]) -> str:
+    """Return the call that draws ``features``; the data is a JSON literal, never a template.
+
+    ``<``, ``>`` and ``&`` are written as ``\\u`` escapes so the literal
+    cannot end a ``<script>`` element even if the script is ever inlined.
+    """
+    payload = json.dumps({"features": features}, ensure_ascii=False, separators=(",", ":"))
+    for char in "<>&\u2028\u2029":
+        payload = payload.replace(char, f"\\u{ord(char):04x}")
+    return f"\nwindow.yituDrawData({json.dumps(key)}, {payload});\n"
 
 
 class _Registry(folium.MacroElement):
@@ -233,7 +288,7 @@ class _Registry(folium.MacroElement):
         *,
         tile_layer: folium.TileLayer | None,
         tile_crs: str,
-        layers: Mapping[str, KindLayer],
+        layers: Mapping[str, DataLayer],
     ) -> None:
         super().__init__()
         self._name = "YituRegistry"
@@ -244,7 +299,8 @@ class _Registry(folium.MacroElement):
 
 
 def _vendor_links(asset_url: Callable[[str], str]) -> tuple[list[tuple[str, str]], ...]:
-    js = [("leaflet", asset_url(f"{LEAFLET_DIR}/leaflet.js"))]
+    js = [("leaflet", asset_url(f"{LEAFLET_DIR}/leaflet.js")),
+          ("yitu_map_data", asset_url("js/map-data.js"))]
     css = [("leaflet_css", asset_url(f"{LEAFLET_DIR}/leaflet.css"))]
     return js, css
 
@@ -329,7 +385,7 @@ def base_map(
     m._yitu_tiles = tiles
     for kind in KINDS:
         if kind_labels and kind in kind_labels:
-            KindLayer(kind, label=kind_labels[kind]).add_to(m)
+            DataLayer(kind, label=kind_labels[kind]).add_to(m)
     return m
 
 
@@ -341,9 +397,9 @@ def _display_bounds(
     return [[float(lats[0]), float(lons[0])], [float(lats[1]), float(lons[1])]]
 
 
-def kind_layers(m: folium.Map) -> dict[str, KindLayer]:
-    """Return the map's kind overlays by kind."""
-    return {child.kind: child for child in m._children.values() if isinstance(child, KindLayer)}
+def data_layers(m: folium.Map) -> dict[str, DataLayer]:
+    """Return the map's overlays by key (kind layers and planner layers alike)."""
+    return {child.key: child for child in m._children.values() if isinstance(child, DataLayer)}
 
 
 def place_popup_html(
@@ -432,23 +488,19 @@ def add_places(
         return m
     tiles: TileSource = m._yitu_tiles
     lons, lats = tiles.to_display([r["lon"] for r in rows], [r["lat"] for r in rows])
-    layers = kind_layers(m)
+    layers = data_layers(m)
     for row, lon, lat in zip(rows, lons, lats, strict=True):
-        colour = KIND_COLOURS.get(str(row.get("kind")), "#495057")
-        marker = folium.CircleMarker(
-            location=(float(lat), float(lon)),
-            radius=radius_px,
-            color="#ffffff",
-            weight=2,
-            fill=True,
-            fill_color=colour,
-            fill_opacity=0.95,
+        kind = str(row.get("kind"))
+        draw(
+            m,
+            "circleMarker",
+            (float(lat), float(lon)),
+            options={"radius": radius_px, "color": "#ffffff", "weight": 2, "fill": True,
+                     "fillColor": KIND_COLOURS.get(kind, "#495057"), "fillOpacity": 0.95},
+            layer=kind if kind in layers else None,
+            tooltip=safe_text(row.get("name")) if tooltip else None,
+            popup=popup(row) if popup is not None else None,
         )
-        if popup is not None:
-            marker.add_child(SafePopup(popup(row)))
-        if tooltip:
-            marker.add_child(folium.Tooltip(safe_text(row.get("name"))))
-        marker.add_to(layers.get(str(row.get("kind")), m))
     return m
 
 
@@ -536,16 +588,18 @@ def render_parts(m: folium.Map, *, registry_key: str | None = None) -> MapParts:
     MapParts
         Pieces that need no inline script and no inline style.
     """
-    layers = kind_layers(m)
+    layers = data_layers(m)
     if layers and not any(isinstance(c, folium.LayerControl) for c in m._children.values()):
         folium.LayerControl(collapsed=True, position="topright").add_to(m)
-    if not any(isinstance(c, _Registry) for c in m._children.values()):
-        _Registry(
+    registry = next((c for c in m._children.values() if isinstance(c, _Registry)), None)
+    if registry is None:
+        registry = _Registry(
             registry_key or m._id,
             tile_layer=getattr(m, "_yitu_tile_layer", None),
             tile_crs=m._yitu_tiles.crs,
             layers=layers,
-        ).add_to(m)
+        )
+        registry.add_to(m)
     _stable_ids(m, m._id, [0])
     figure = m.get_root()
     figure.render()
@@ -556,6 +610,9 @@ def render_parts(m: folium.Map, *, registry_key: str | None = None) -> MapParts:
         js=js,
         # folium's own <div> markup; ids are ours, no user text in it.
         html=Markup(figure.html.render()),  # noqa: S704
-        script=figure.script.render(),
+        # The data joins the script after branca has compiled and rendered
+        # it: user text never passes through a template compiler.
+        script=figure.script.render()
+        + _data_script(registry.key, m.__dict__.get("_yitu_features", [])),
         map_name=m.get_name(),
     )

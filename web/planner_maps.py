@@ -20,7 +20,7 @@ from flask_babel import gettext as _
 from geo.coverage import CoverageResult, cell_polygon
 from geo.siting import SitingResult
 from web.escape import safe_text
-from web.maps import TileSource, base_map, default_asset_url
+from web.maps import DataLayer, TileSource, base_map, default_asset_url, draw
 
 MAP_ID = "planner"
 
@@ -85,40 +85,63 @@ def planner_map(
     bounds = (float(cells["lon"].min()) - pad, float(cells["lat"].min()) - pad,
               float(cells["lon"].max()) + pad, float(cells["lat"].max()) + pad)
     m = base_map(tiles=tiles, map_id=MAP_ID, asset_url=asset_url, bounds=bounds)
-    density = folium.FeatureGroup(name=_("Rider activity"), show=True)
+    layers = [("density", _("Rider activity")), ("service", _("Service areas")),
+              ("gaps", _("Coverage gaps"))]
+    if siting is not None and len(siting.sites):
+        layers.append(("sites", _("Proposed sites")))
+    for key, label in layers:
+        DataLayer(key, label=label).add_to(m)
+    _draw_density(m, tiles, cells, max_cells)
+    _draw_service(m, tiles, result, service_lines)
+    _draw_gaps(m, tiles, result, max_gaps)
+    if siting is not None and len(siting.sites):
+        _draw_sites(m, tiles, siting)
+    for lon_w, lat_w in added:
+        draw(m, "circleMarker", _point(tiles, lon_w, lat_w),
+             options={"radius": 7, "color": ADDED_COLOUR, "fill": False, "weight": 3},
+             tooltip=safe_text(_("What-if station")))
+    return m
+
+
+def _point(tiles: TileSource, lon: float, lat: float) -> tuple[float, float]:
+    """``(lat, lon)`` in the tiles' system of one WGS-84 point."""
+    x, y = tiles.to_display([lon], [lat])
+    return float(y[0]), float(x[0])
+
+
+def _draw_density(m: folium.Map, tiles: TileSource, cells: Any, max_cells: int) -> None:
     drawn = cells.nlargest(max_cells, "weight") if len(cells) > max_cells else cells
     classes = _density_class(drawn["weight"].to_numpy(float))
     for row, cls in zip(drawn.itertuples(index=False), classes, strict=True):
         colour = DENSITY_COLOURS[int(cls)]
-        folium.Polygon(
-            locations=_ring(tiles, cell_polygon(row.cell)), color=colour, weight=0.5,
-            fill=True, fill_color=colour, fill_opacity=0.55,
-            tooltip=folium.Tooltip(safe_text(
-                _("Activity %(w)s · %(d)s", w=f"{row.weight:,.0f}", d=row.district)
-                + ("" if row.covered else " · " + _("not covered")))),
-        ).add_to(density)
-    density.add_to(m)
+        draw(m, "polygon", _ring(tiles, cell_polygon(row.cell)), layer="density",
+             options={"color": colour, "weight": 0.5, "fill": True, "fillColor": colour,
+                      "fillOpacity": 0.55},
+             tooltip=safe_text(
+                 _("Activity %(w)s · %(d)s", w=f"{row.weight:,.0f}", d=row.district)
+                 + ("" if row.covered else " · " + _("not covered"))))
 
-    service = folium.FeatureGroup(name=_("Service areas"), show=True)
-    if service_lines is not None:
-        for line in service_lines:
-            folium.PolyLine(_ring(tiles, line), color=SERVICE_COLOUR, weight=3,
-                            opacity=0.7).add_to(service)
+
+def _draw_service(m: folium.Map, tiles: TileSource, result: CoverageResult,
+                  service_lines: list[list[tuple[float, float]]] | None) -> None:
+    for line in service_lines or ():
+        draw(m, "polyline", _ring(tiles, line), layer="service",
+             options={"color": SERVICE_COLOUR, "weight": 3, "opacity": 0.7})
     for row in result.stations.itertuples(index=False):
-        lon, lat = tiles.to_display([row.lon], [row.lat])
-        location = (float(lat[0]), float(lon[0]))
+        location = _point(tiles, row.lon, row.lat)
         if service_lines is None:
-            folium.Circle(location=location, radius=float(result.radius_m), color=SERVICE_COLOUR,
-                          weight=1, fill=True, fill_opacity=0.08).add_to(service)
+            draw(m, "circle", location, layer="service",
+                 options={"radius": float(result.radius_m), "color": SERVICE_COLOUR,
+                          "weight": 1, "fill": True, "fillOpacity": 0.08})
         is_added = str(row.id).startswith("what-if")
-        folium.CircleMarker(
-            location=location, radius=5, color=ADDED_COLOUR if is_added else SERVICE_COLOUR,
-            fill=True, fill_opacity=0.9,
-            tooltip=folium.Tooltip(safe_text(f"{row.name} (#{row.id})")),
-        ).add_to(service)
-    service.add_to(m)
+        draw(m, "circleMarker", location, layer="service",
+             options={"radius": 5, "color": ADDED_COLOUR if is_added else SERVICE_COLOUR,
+                      "fill": True, "fillOpacity": 0.9},
+             tooltip=safe_text(f"{row.name} (#{row.id})"))
 
-    gaps = folium.FeatureGroup(name=_("Coverage gaps"), show=True)
+
+def _draw_gaps(m: folium.Map, tiles: TileSource, result: CoverageResult, max_gaps: int) -> None:
+    cells = result.cells
     for gap in result.gaps.head(max_gaps).itertuples(index=False):
         members = cells.loc[cells["gap_id"] == gap.gap_id, "cell"].to_numpy()
         # One outline per gap (the union of its cells), not one per cell.
@@ -128,33 +151,13 @@ def planner_map(
         tooltip = safe_text(_("Gap %(name)s: activity %(w)s", name=gap.name,
                               w=f"{gap.weight:,.0f}"))
         for rings in polygons:
-            folium.Polygon(locations=_ring(tiles, rings[0]), color=GAP_COLOUR, weight=2,
-                           dash_array="6 4", fill=False,
-                           tooltip=folium.Tooltip(tooltip)).add_to(gaps)
-    gaps.add_to(m)
-
-    if siting is not None and len(siting.sites):
-        proposed = folium.FeatureGroup(name=_("Proposed sites"), show=True)
-        for site in siting.sites.itertuples(index=False):
-            lon, lat = tiles.to_display([site.lon], [site.lat])
-            folium.CircleMarker(
-                location=(float(lat[0]), float(lon[0])), radius=8, color=SITE_COLOUR,
-                fill=True, fill_opacity=0.9,
-                tooltip=folium.Tooltip(safe_text(
-                    _("#%(n)d %(name)s: +%(gain)s", n=site.order, name=site.name,
-                      gain=f"{site.gain_share:.1%}"))),
-            ).add_to(proposed)
-        proposed.add_to(m)
-    for lon_w, lat_w in added:
-        lon, lat = tiles.to_display([lon_w], [lat_w])
-        folium.CircleMarker(location=(float(lat[0]), float(lon[0])), radius=7,
-                            color=ADDED_COLOUR, fill=False, weight=3,
-                            tooltip=folium.Tooltip(safe_text(_("What-if station")))).add_to(m)
-    folium.LayerControl(collapsed=True, position="topright").add_to(m)
-    return m
+            draw(m, "polygon", _ring(tiles, rings[0]), layer="gaps", tooltip=tooltip,
+                 options={"color": GAP_COLOUR, "weight": 2, "dashArray": "6 4", "fill": False})
 
 
-def layer_summary(result: CoverageResult) -> dict[str, Any]:
-    """Counts shown in the map legend."""
-    return {"cells": int(len(result.cells)), "gaps": int(len(result.gaps)),
-            "stations": int(len(result.stations))}
+def _draw_sites(m: folium.Map, tiles: TileSource, siting: SitingResult) -> None:
+    for site in siting.sites.itertuples(index=False):
+        draw(m, "circleMarker", _point(tiles, site.lon, site.lat), layer="sites",
+             options={"radius": 8, "color": SITE_COLOUR, "fill": True, "fillOpacity": 0.9},
+             tooltip=safe_text(_("#%(n)d %(name)s: +%(gain)s", n=site.order, name=site.name,
+                                 gain=f"{site.gain_share:.1%}")))

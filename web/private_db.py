@@ -14,8 +14,9 @@ interleave their savepoints.
 
 The household key also lives here: ``YITU_HOUSEHOLD_KEY`` (which
 ``from_prefixed_env`` copies into ``app.config``) is moved out of the config
-into a :class:`~geo.crypto.FieldCipher` at start-up, so no config dump, debug
-page or log line can show it.
+into a :class:`~geo.crypto.FieldCipher` at start-up, and removed from the
+process environment, so no config dump, debug page, log line or child
+process can show it.
 """
 
 from __future__ import annotations
@@ -80,8 +81,11 @@ def init_app(app: Flask) -> None:
         factory = session_factory(engine)
     app.extensions[EXTENSION] = PrivateDatabase(factory, engine)
     key = app.config.pop("HOUSEHOLD_KEY", None)
+    # Once read, the key leaves the process environment: nothing that can
+    # reach os.environ (a child process, an injected template) finds it.
+    env_key = os.environ.pop(KEY_ENV, None)
     if key is None and not app.testing:
-        key = os.environ.get(KEY_ENV)
+        key = env_key
     key_file = app.config.get("HOUSEHOLD_KEY_FILE")
     if key_file is None and not app.testing:
         key_file = os.environ.get(KEY_FILE_ENV)

@@ -11,6 +11,7 @@ from shapely.geometry import Point
 
 from geo.crs import from_wgs84
 from tests.finder_fixtures import HOSTILE_NAMES
+from tests.map_data import map_features, shown_text
 from web.maps import (
     KIND_COLOURS,
     TileSource,
@@ -60,7 +61,7 @@ def test_rendered_page_loads_no_cdn_asset() -> None:
 def test_every_vendored_url_exists() -> None:
     parts = render_parts(places_map(sample(), tiles=OSM, kind_labels=KIND_LABELS))
     for url in (*parts.css, *parts.js):
-        assert url.startswith("/static/vendor/")
+        assert url.startswith("/static/")
         assert (ROOT / "web" / url.removeprefix("/")).is_file(), url
 
 
@@ -70,7 +71,21 @@ def test_text_is_escaped_in_popups_tooltips_and_layer_names() -> None:
     script = parts.script
     for raw in ("<img", "${document", "`;document", "<svg", "${x}", "`y`", "${evil}", "<b>"):
         assert raw not in script, raw
-    assert "\\u0026#36;{document.title=/PWNED/.source}" in script  # JSON-escaped &#36;
+    features = map_features(script)
+    # What a person sees is the literal text, whatever it contains.
+    assert [shown_text(f["tooltip"]) for f in features] == [p["name"] for p in sample(4)]
+    assert all("郑州市 ${x} `y` 路" in shown_text(f["popup"]) for f in features)
+
+
+def test_template_syntax_in_user_text_is_never_compiled() -> None:
+    names = ["SSTI {{7*191}} end", "{% raw %}x{% endraw %}", "{# c #}", "{{ 'q' }} \"dq\""]
+    places = [{"id": i, "name": n, "kind": "station", "address": n, "lon": 113.6, "lat": 34.7}
+              for i, n in enumerate(names, 1)]
+    script = render_parts(places_map(places, tiles=OSM, kind_labels=KIND_LABELS)).script
+    assert "1337" not in script
+    features = map_features(script)
+    assert [shown_text(f["tooltip"]) for f in features] == names
+    assert [shown_text(f["popup"]).count(n) for f, n in zip(features, names)] == [2] * 4
 
 
 def test_default_folium_lists_are_left_alone() -> None:
@@ -88,8 +103,9 @@ def test_gcj02_tiles_shift_markers_and_centre() -> None:
     gcj = render_parts(places_map([{"id": 1, "name": "a", "kind": "station", "lon": lon,
                                     "lat": lat}], tiles=AMAP)).script
     g_lon, g_lat = from_wgs84(lon, lat, crs="gcj02")
-    assert f"[{lat}, {lon}]" in wgs
-    assert f"[{g_lat}, {g_lon}]" in gcj
+    assert map_features(wgs)[0]["at"] == [lat, lon]
+    assert map_features(gcj)[0]["at"] == pytest.approx([g_lat, g_lon], abs=1e-7)
+    assert f"[{g_lat}, {g_lon}]" in gcj  # the centre
     assert '"gcj02"' in gcj and '"wgs84"' in wgs
 
 
@@ -100,8 +116,10 @@ def test_geodataframe_input() -> None:
         crs=4326,
     )
     script = render_parts(places_map(frame, tiles=OSM, kind_labels=KIND_LABELS)).script
-    assert script.count("L.circleMarker(") == 2
-    assert KIND_COLOURS["driver_home"] in script
+    features = map_features(script)
+    assert [f["shape"] for f in features] == ["circleMarker", "circleMarker"]
+    assert [f["layer"] for f in features] == ["station", "driver_home"]
+    assert features[1]["options"]["fillColor"] == KIND_COLOURS["driver_home"]
     with pytest.raises(ValueError, match="EPSG:4326"):
         places_map(frame.to_crs(3857), tiles=OSM)
 

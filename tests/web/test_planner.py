@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from geo.db import activity
 from tests.finder_fixtures import HOSTILE_NAMES, add_place
+from tests.map_data import map_features, shown_text
 from web.commands.activity import import_activity
 from web.commands.analyze import analyze
 
@@ -75,17 +76,25 @@ def test_coverage_page_shows_share_gaps_and_districts(client: FlaskClient, db: S
     script = client.get("/planner/map.js", query_string={"city": CITY})
     assert script.status_code == 200
     assert script.mimetype == "application/javascript"
-    assert "L.polygon" in script.get_data(as_text=True)
+    shapes = {f["shape"] for f in map_features(script.get_data(as_text=True))}
+    assert {"polygon", "circle", "circleMarker"} <= shapes
 
 
 def test_hostile_station_names_are_escaped(client: FlaskClient, db: Session) -> None:
     seed(db, station_name=HOSTILE_NAMES[1])
     add_place(db, *centre(NEAR), name=HOSTILE_NAMES[0], city=CITY)
-    html = client.get("/planner/", query_string={"city": CITY}).get_data(as_text=True)
-    script = client.get("/planner/map.js", query_string={"city": CITY}).get_data(as_text=True)
-    for text in (html, script):
+    add_place(db, *centre(NEAR), name="SSTI {{7*191}} {% raw %} '\"", city=CITY)
+    page = client.get("/planner/", query_string={"city": CITY})
+    script = client.get("/planner/map.js", query_string={"city": CITY})
+    assert page.status_code == 200 and script.status_code == 200
+    html, js = page.get_data(as_text=True), script.get_data(as_text=True)
+    for text in (html, js):
         assert "${document.title" not in text
         assert "<img src=x" not in text
+        assert "1337" not in text
+    tooltips = [shown_text(f.get("tooltip", "")) for f in map_features(js)]
+    for name in (HOSTILE_NAMES[0], HOSTILE_NAMES[1], "SSTI {{7*191}} {% raw %} '\""):
+        assert any(t.startswith(name + " (#") for t in tooltips), name
 
 
 def test_exports(client: FlaskClient, db: Session) -> None:
