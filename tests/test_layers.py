@@ -46,8 +46,9 @@ def files(*parts: str) -> list[Path]:
 
 
 def pure_geo_files() -> list[Path]:
-    """Files of the pure ``geo`` package (everything but ``geo/db``)."""
-    return [p for p in files("geo") if "db" not in p.relative_to(ROOT / "geo").parts[:1]]
+    """Files of the pure ``geo`` package (everything but ``geo/db`` and ``geo/service``)."""
+    return [p for p in files("geo")
+            if p.relative_to(ROOT / "geo").parts[0] not in ("db", "service")]
 
 
 @pytest.mark.parametrize("path", pure_geo_files(), ids=lambda p: str(p.relative_to(ROOT)))
@@ -60,6 +61,13 @@ def test_pure_geo_imports_no_framework(path: Path) -> None:
 def test_geo_db_does_not_import_web(path: Path) -> None:
     bad = sorted(m for m in imported_modules(path) if violates(m, ("flask", "folium", *WEB_AND_UP)))
     assert not bad, f"{path.relative_to(ROOT)} imports {bad}; geo.db must not know the web"
+
+
+@pytest.mark.parametrize("path", files("geo", "service"), ids=lambda p: str(p.relative_to(ROOT)))
+def test_geo_service_is_framework_free(path: Path) -> None:
+    bad = sorted(m for m in imported_modules(path)
+                 if violates(m, ("flask", "flask_babel", "folium", *WEB_AND_UP)))
+    assert not bad, f"{path.relative_to(ROOT)} imports {bad}; use cases take plain values"
 
 
 @pytest.mark.parametrize("path", files("web"), ids=lambda p: str(p.relative_to(ROOT)))

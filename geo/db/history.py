@@ -333,3 +333,33 @@ def history(session: Session, place_id: int, *, limit: int = 200) -> list[Histor
             .order_by(PlaceChange.id.desc()).limit(limit))
     return [HistoryEntry(c.id, c.changed_at, c.actor, c.action, dict(c.before), dict(c.after),
                          c.note) for c in session.scalars(stmt)]
+
+
+#: Fields :func:`apply_fields` may change (a moderated worker report's proposals).
+APPLICABLE_FIELDS: tuple[str, ...] = ("opening_hours", "opening_hours_text", "lon", "lat")
+
+
+def apply_fields(session: Session, place_id: int, values: Mapping[str, Any], editor: Editor, *,
+                 note: str | None = None) -> dict[str, Any]:
+    """Apply already-validated values to a place with an ``edit`` history row.
+
+    For changes that do not come from a whole form, such as a worker's report
+    confirmed by a moderator: new opening hours (OSM expression and the text
+    it was read from) or a new point (WGS-84 ``lon``/``lat``, both or neither).
+    Returns the changed fields; nothing is written when none changes.
+    """
+    unknown = set(values) - set(APPLICABLE_FIELDS)
+    if unknown:
+        raise InvalidInput(f"cannot apply field(s) {', '.join(sorted(unknown))}", field="fields")
+    if ("lon" in values) != ("lat" in values):
+        raise InvalidInput("a new point needs both lon and lat", field="lon")
+    before = snapshot(session, place_id, lock=True)
+    columns = {k: v for k, v in values.items() if k not in ("lon", "lat")}
+    if "lon" in values:
+        columns["geom"] = func.ST_SetSRID(func.ST_MakePoint(values["lon"], values["lat"]), 4326)
+    session.execute(update(Place).where(Place.id == place_id)
+                    .values(**columns, updated_at=func.now()))
+    old, new = _diff(before, snapshot(session, place_id))
+    if new:
+        _log(session, place_id, editor, "edit", old, new, note)
+    return new
