@@ -22,6 +22,8 @@ BLUEPRINTS: tuple[str, ...] = (
     "web.api",
     "web.embed",
     "web.planner",
+    "web.ogc",
+    "web.opendata",
 )
 
 

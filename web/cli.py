@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "web.commands.households",
     "web.commands.activity",
     "web.commands.analyze",
+    "web.commands.opendata",
 )
 
 
