@@ -102,9 +102,10 @@ def tilejson() -> ResponseReturnValue:
 def licence() -> tuple[str, str]:
     """The deployment's licence name and URL."""
     name = current_app.config.get("OPENDATA_LICENCE") or DEFAULT_LICENCE
-    url = current_app.config.get("OPENDATA_LICENCE_URL") or (
-        DEFAULT_LICENCE_URL if name == DEFAULT_LICENCE else "")
-    return str(name), str(url)
+    url = str(current_app.config.get("OPENDATA_LICENCE_URL") or (
+        DEFAULT_LICENCE_URL if name == DEFAULT_LICENCE else ""))
+    # Only web links: a setting must not put a javascript: URL into the page.
+    return str(name), url if url.startswith(("https://", "http://")) else ""
 
 
 def snapshot_dir() -> Path:

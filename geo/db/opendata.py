@@ -178,7 +178,7 @@ def iter_snapshot_rows(session: Session, *, batch: int = 5000) -> Iterator[dict[
     stmt = select(*(table.c[c] for c in FEATURE_COLUMNS),
                   func.ST_X(Place.geom).label("lon"), func.ST_Y(Place.geom).label("lat")
                   ).order_by(Place.id)
-    result = session.connection().execution_options(yield_per=batch).execute(stmt)
+    result = session.connection().execute(stmt, execution_options={"yield_per": batch})
     for row in result:
         yield dict(row._mapping)
 

@@ -106,7 +106,9 @@ def place_tile(session: Session, z: int, x: int, y: int) -> bytes:
 
 def zoom_tiles(session: Session, z: int) -> Iterator[tuple[int, int, bytes]]:
     """Yield ``(x, y, mvt)`` for every non-empty tile of zoom ``z``, in one query."""
-    result = session.connection().execution_options(yield_per=256).execute(
-        text(_sql(z=z, one_tile=False)), _params(z))
+    # Options on this execute only: Connection.execution_options() would change
+    # the connection itself, and later statements (savepoints) with it.
+    result = session.connection().execute(text(_sql(z=z, one_tile=False)), _params(z),
+                                          execution_options={"yield_per": 256})
     for row in result:
         yield int(row.tx), int(row.ty), bytes(row.mvt)

@@ -41,6 +41,8 @@ MANIFEST = "manifest.json"
 CURRENT = "current"
 # Snapshots kept besides the current one (a download in progress can finish).
 KEEP_PREVIOUS = 1
+# A work folder untouched this long belongs to a snapshot that died.
+STALE_WORK_S = 6 * 3600
 
 
 # ---------------------------------------------------------------- OGC items
@@ -169,7 +171,8 @@ def export_pmtiles(session: Session, path: Path, *, min_zoom: int = 0,
 
 
 def write_snapshot(session: Session, out_dir: Path, *, licence: str, licence_url: str,
-                   progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+                   progress: Callable[[int], None] | None = None,
+                   on_file: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Write the whole register as GeoParquet, GeoJSON, CSV and FlatGeobuf, atomically.
 
     The files go to a hidden temporary folder inside ``out_dir``, which is
@@ -177,6 +180,14 @@ def write_snapshot(session: Session, out_dir: Path, *, licence: str, licence_url
     ``out_dir/current`` is swapped to it with one ``rename`` (atomic on
     POSIX).  A reader following ``current`` never sees a half-written
     snapshot.  Older snapshots but the previous one are removed.
+
+    Parameters
+    ----------
+    progress
+        Called with 1 per place read.
+    on_file
+        Called with each file's name once it is written (an exception raised
+        there interrupts the snapshot like Ctrl-C would: nothing is swapped).
 
     Returns
     -------
@@ -204,15 +215,20 @@ def write_snapshot(session: Session, out_dir: Path, *, licence: str, licence_url
                               "is_demo": "bool"})
         gdf = gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(frame["lon"], frame["lat"]),
                                crs="EPSG:4326")
+        written = on_file or (lambda _name: None)
         gdf.to_parquet(work / SNAPSHOT_FILES["geoparquet"], geometry_encoding="geoarrow",
                        index=False)
+        written(SNAPSHOT_FILES["geoparquet"])
         flat = gdf.copy()
         flat["last_verified"] = flat["last_verified"].astype("string")
         flat.to_file(work / SNAPSHOT_FILES["flatgeobuf"], driver="FlatGeobuf", engine="pyogrio")
+        written(SNAPSHOT_FILES["flatgeobuf"])
         with (work / SNAPSHOT_FILES["geojson"]).open("w", encoding="utf-8") as out:
             _write_geojson(records, out, licence=licence, generated=generated)
+        written(SNAPSHOT_FILES["geojson"])
         with (work / SNAPSHOT_FILES["csv"]).open("w", encoding="utf-8", newline="") as out:
             write_csv(records, COLUMN_NAMES, out)
+        written(SNAPSHOT_FILES["csv"])
         manifest = {
             "generated_at": json_value(generated),
             "count": len(records),
@@ -265,6 +281,10 @@ def _file_entry(path: Path, key: str) -> dict[str, Any]:
 
 
 def _prune(out_dir: Path, *, keep: str) -> None:
+    # Work folders of snapshots killed midway (kill -9 leaves them behind).
+    for stale in out_dir.glob(".tmp-*"):
+        if time.time() - stale.stat().st_mtime > STALE_WORK_S:
+            shutil.rmtree(stale, ignore_errors=True)
     stamps = sorted(p.name for p in out_dir.iterdir()
                     if p.is_dir() and not p.is_symlink() and not p.name.startswith("."))
     for name in stamps:
