@@ -22,6 +22,7 @@ BLUEPRINTS: tuple[str, ...] = (
     "web.api",
     "web.embed",
     "web.planner",
+    "web.trust",
     "web.ogc",
     "web.opendata",
 )

@@ -52,6 +52,7 @@ from web.params import (
 )
 from web.placeview import feature, hours_now, nav_links, now
 from web.templating import label
+from web.trust import place_panel
 
 bp = Blueprint("finder", __name__)
 
@@ -329,6 +330,7 @@ def place(place_id: int) -> ResponseReturnValue:
         icons=static_url(f"{maps.ICONS_DIR}/icons.svg"),
         any_demo=row.get("is_demo"),
         kind_colour=maps.KIND_COLOURS.get(row["kind"], "#495057"),
+        **place_panel(row),
     )
 
 

@@ -106,7 +106,8 @@ def file_report(session: Session, *, place_id: int, client: Client, type: str,  
                                           client.day)
     if earlier:
         return Filed(earlier, receipt_status(session, earlier).status, new=False)
-    primary = store.open_primary(session, place.id, draft.dedupe_key)
+    primary = (store.open_primary(session, place.id, draft.dedupe_key)
+               if draft.merges_automatically else None)
     receipt = new_receipt()
     report_id = store.insert_report(session, receipt=receipt, place_id=place.id, draft=draft,
                                     client_hash=client.hash, day=client.day,

@@ -139,8 +139,18 @@ class ReportDraft:
 
     @property
     def dedupe_key(self) -> str:
-        """Reports with the same key say the same thing about the same place."""
+        """Reports with the same key say the same thing about the same place.
+
+        Free-text reports say the same thing only when their words are the same.
+        """
+        if self.type == "other":
+            return "other:" + hashlib.sha256((self.text or "").encode()).hexdigest()[:16]
         return f"{self.type}:{self.amenity or ''}"
+
+    @property
+    def merges_automatically(self) -> bool:
+        """Whether a later report from someone else joins an open one as its duplicate."""
+        return self.type != "other"
 
 
 def _clean_text(value: str | None, *, limit: int, field: str) -> str | None:
