@@ -39,6 +39,8 @@ system_packages() {
     ls /usr/share/fonts/opentype/noto/NotoSansCJK* >/dev/null 2>&1 || wanted+=(fonts-noto-cjk)
     command -v wrk >/dev/null || wanted+=(wrk)
     command -v pg_dump >/dev/null || wanted+=("postgresql-client-${PG_MAJOR}")
+    # zbar, the QR decoder the poster tests read codes back with (through pyzbar).
+    ls /usr/lib/*/libzbar.so.0 >/dev/null 2>&1 || wanted+=(libzbar0)
     # GDAL's own command-line tools: the open-data tests read /ogc with the OAPIF driver.
     command -v ogr2ogr >/dev/null || wanted+=(gdal-bin)
   fi
