@@ -260,6 +260,21 @@ def _json_body() -> dict[str, Any]:
     return body
 
 
+_TEXT_FIELDS = ("type", "amenity", "text", "proposed_hours")
+
+
+def json_report_values(body: dict[str, Any]) -> dict[str, Any]:
+    """Check the JSON types of a report body (text fields text, lon/lat numbers, or null)."""
+    for name in _TEXT_FIELDS:
+        if body.get(name) is not None and not isinstance(body[name], str):
+            raise InvalidInput(f"{name} must be text", field=name)
+    for name in ("lon", "lat"):
+        value = body.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise InvalidInput(f"{name} must be a number of degrees", field=name)
+    return body
+
+
 def _visible_place(place_id: int) -> store.PlaceFacts:
     found = store.place_facts(session(), place_id)
     if found is None:
@@ -290,7 +305,8 @@ def api_report(place_id: int) -> ResponseReturnValue:
     limit_request_size()
     _visible_place(place_id)
     check_limits(place_id)
-    values: Any = request.form if request.mimetype == "multipart/form-data" else _json_body()
+    is_form = request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded")
+    values: Any = request.form if is_form else json_report_values(_json_body())
     if honeypot_filled(values):
         # Bots get a receipt-shaped answer and nothing is stored.
         return jsonify({"receipt": new_receipt(), "status": "received"}), 201
@@ -620,7 +636,8 @@ def init_app(app: Flask) -> None:
         app.config.setdefault(name, value)
     limiter = Limiter(get_remote_address, app=app, default_limits=[],
                       storage_uri=app.config.get("RATELIMIT_STORAGE_URI", "memory://"),
-                      key_prefix=app.config["TRUST_RATELIMIT_PREFIX"], headers_enabled=False)
+                      key_prefix=app.config["TRUST_RATELIMIT_PREFIX"], headers_enabled=False,
+                      strategy="moving-window")
     app.extensions[LIMITER] = limiter
     app.register_error_handler(service.ReportNotFound, handle_report_not_found)
 

@@ -158,6 +158,8 @@ def _clean_text(value: str | None, *, limit: int, field: str) -> str | None:
         return None
     if not isinstance(value, str):
         raise InvalidInput(f"{field} must be text", field=field)
+    if len(value) > limit:
+        raise InvalidInput(f"{field} is longer than {limit} characters", field=field)
     # Control characters (other than line breaks) have no place in a report.
     cleaned = "".join(c for c in value if c in "\n\t" or c.isprintable()).strip()
     if len(cleaned) > limit:
