@@ -12,13 +12,36 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, Text, any_, bindparam, func, select, text
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Float,
+    MetaData,
+    Table,
+    Text,
+    any_,
+    bindparam,
+    func,
+    select,
+    text,
+)
 from sqlalchemy.dialects.postgresql import ARRAY as PG_ARRAY
 from sqlalchemy.orm import Session
 
 from geo.db.models import Place
 
 TEXT_ARRAY = PG_ARRAY(Text)
+# Written by a trigger when a place is deleted (migration 0005_opendata); its
+# own MetaData: the ORM never creates or writes it.
+TOMBSTONES = Table(
+    "place_tombstones", MetaData(),
+    Column("id", BigInteger, primary_key=True),
+    Column("kind", Text),
+    Column("geom", Geometry("POINT", srid=4326, spatial_index=False)),
+    Column("deleted_at", DateTime(timezone=True)),
+)
 # Columns of an OGC feature and of the bulk files (besides the geometry).
 FEATURE_COLUMNS: tuple[str, ...] = (
     "id", "kind", "name", "name_en", "status", "address", "province", "city", "district",

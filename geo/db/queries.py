@@ -54,14 +54,20 @@ from sqlalchemy import (
     cast,
     false,
     func,
+    literal,
+    null,
     or_,
     select,
+    true,
     tuple_,
+    union_all,
 )
 from sqlalchemy.dialects.postgresql import ARRAY as PG_ARRAY
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from geo.db.models import Place
+from geo.db.opendata import TOMBSTONES
 
 __all__ = [
     "MARKER_COLUMNS",
@@ -502,20 +508,54 @@ def changes_since(
     list of dict
         ``PUBLIC_COLUMNS`` plus WGS-84 ``lon``/``lat`` degrees, ordered by
         ``(updated_at, id)``.  Closed and suspended places are included so a
-        copy can drop them.
+        copy can drop them.  A place deleted outright comes back once as a
+        tombstone: its id, kind and last point, status ``closed``, an empty
+        name, ``updated_at`` the time of deletion and ``deleted`` True
+        (only tombstones carry ``deleted``).
     """
-    stmt = select(*_columns(PUBLIC_COLUMNS)).where(Place.updated_at > bindparam("since"))
+    live = select(*_columns(PUBLIC_COLUMNS), false().label("deleted"))
+    both = union_all(live, _tombstone_stmt()).subquery("changes")
+    stmt = select(both).where(both.c.updated_at > bindparam("since"))
     params: dict[str, Any] = {"since": since, "limit": int(limit)}
     if until is not None:
-        stmt = stmt.where(Place.updated_at <= bindparam("until"))
+        stmt = stmt.where(both.c.updated_at <= bindparam("until"))
         params["until"] = until
     if after is not None:
         stmt = stmt.where(
-            tuple_(Place.updated_at, Place.id) > tuple_(bindparam("after_t"), bindparam("after_id"))
+            tuple_(both.c.updated_at, both.c.id) > tuple_(bindparam("after_t"), bindparam("after_id"))
         )
         params.update(after_t=after[0], after_id=int(after[1]))
-    stmt = stmt.order_by(Place.updated_at, Place.id).limit(bindparam("limit"))
-    return _execute(session, stmt, params)
+    stmt = stmt.order_by(both.c.updated_at, both.c.id).limit(bindparam("limit"))
+    rows = _execute(session, stmt, params)
+    for row in rows:
+        if not row["deleted"]:
+            del row["deleted"]
+    return rows
+
+
+def _tombstone_stmt() -> Select[Any]:
+    """Tombstones shaped like ``_columns(PUBLIC_COLUMNS)`` rows (migration 0005_opendata)."""
+    table = Place.__table__
+    given: dict[str, Any] = {
+        "id": TOMBSTONES.c.id,
+        "kind": TOMBSTONES.c.kind,
+        "name": literal("", Text),
+        "status": literal("closed", Text),
+        "amenities": cast(literal("{}"), TEXT_ARRAY),
+        "six_haves": cast(literal("{}"), JSONB),
+        "is_demo": false(),
+        "updated_at": TOMBSTONES.c.deleted_at,
+    }
+    columns = [
+        (given[name] if name in given else cast(null(), table.c[name].type)).label(name)
+        for name in PUBLIC_COLUMNS
+    ]
+    return select(
+        *columns,
+        func.ST_X(TOMBSTONES.c.geom).label("lon"),
+        func.ST_Y(TOMBSTONES.c.geom).label("lat"),
+        true().label("deleted"),
+    )
 
 
 def grid_cell_deg(zoom: int, *, cell_px: int = 64, tile_px: int = 256) -> float:

@@ -5,8 +5,8 @@ Revises: 0001_places
 Create Date: 2026-11-29
 
 - ``place_tombstones``: one row per place deleted outright (a trigger on
-  ``places`` writes it), so the changes feed can tell a copy that a place is
-  gone.  Place ids are ``GENERATED ALWAYS AS IDENTITY`` and never reused.
+  ``places`` writes it: id, kind, last point, when), so the changes feed can
+  tell a copy that a place is gone.  Place ids are ``GENERATED ALWAYS AS IDENTITY`` and never reused.
 - ``opendata_tile_feature``: the attributes of one vector-tile feature, so
   that one query can build every tile of a zoom level (``ST_AsMVT`` over a
   typed row per tile, ``GROUP BY`` the tile).
@@ -25,13 +25,15 @@ UPGRADE = """
 CREATE TABLE place_tombstones (
     id BIGINT PRIMARY KEY,
     kind TEXT NOT NULL,
+    geom geometry(Point, 4326) NOT NULL,
     deleted_at TIMESTAMP WITH TIME ZONE DEFAULT now() NOT NULL
 );
 CREATE INDEX place_tombstones_deleted_at ON place_tombstones (deleted_at, id);
 
 CREATE FUNCTION place_tombstone() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO place_tombstones (id, kind, deleted_at) VALUES (OLD.id, OLD.kind, now())
+    INSERT INTO place_tombstones (id, kind, geom, deleted_at)
+    VALUES (OLD.id, OLD.kind, OLD.geom, now())
     ON CONFLICT (id) DO UPDATE SET deleted_at = EXCLUDED.deleted_at;
     RETURN OLD;
 END $$;
