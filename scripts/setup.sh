@@ -91,5 +91,6 @@ if [ "$MODE" = app ]; then
   "$VENV/bin/yitu" db upgrade
   "$VENV/bin/yitu" demo load --if-empty
   "$VENV/bin/yitu" demo activity --if-empty
+  "$VENV/bin/yitu" export snapshot --if-missing   # the /data downloads
 fi
 say "ready"

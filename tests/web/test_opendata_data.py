@@ -99,6 +99,11 @@ def test_snapshot_files_read_back_equal_the_database(runner, yitu_cli, db: Sessi
     for entry in manifest["files"]:
         assert (folder / entry["name"]).stat().st_size == entry["bytes"]
 
+    # Set-up runs it with --if-missing: an existing snapshot is kept.
+    again = runner.invoke(yitu_cli, ["export", "snapshot", "--if-missing"])
+    assert again.exit_code == 0 and "nothing to do" in again.output
+    assert current_snapshot(tmp_path / "opendata")[0] == folder
+
 
 def test_snapshots_swap_atomically_and_old_ones_go(db: Session, tmp_path: Path) -> None:
     add_place(db, 101.78, 36.62)

@@ -18,10 +18,15 @@ from web.opendata import licence, snapshot_dir
 @exports.command("snapshot")
 @click.option("--dir", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Folder of snapshots (default: OPENDATA_DIR, else instance/opendata).")
-def export_snapshot(out_dir: Path | None) -> None:
+@click.option("--if-missing", is_flag=True,
+              help="Do nothing when a snapshot exists already (for set-up scripts).")
+def export_snapshot(out_dir: Path | None, if_missing: bool) -> None:
     """Write the whole register as GeoParquet, GeoJSON, CSV and FlatGeobuf, atomically."""
     name, url = licence()
     target = out_dir or snapshot_dir()
+    if if_missing and service.current_snapshot(target) is not None:
+        console.print(f"a snapshot exists in {target / service.CURRENT}; nothing to do")
+        return
     with progress_bar("reading places") as advance:
         manifest = service.write_snapshot(session(), target, licence=name, licence_url=url,
                                           progress=advance)
