@@ -9,17 +9,19 @@ from geo.db.catalog import PlaceFilter, district_summary, list_places
 from geo.errors import InvalidInput
 from geo.places import KINDS
 from web.db import session
+from web.params import int_param
 
 bp = Blueprint("directory", __name__)
 PER_PAGE = 100
+# Far beyond any real directory, and its offset stays well inside a bigint.
+MAX_PAGE = 1_000_000
 
 
 def page_number() -> int:
     """Return the ``page`` query parameter (1-based), refusing nonsense."""
-    raw = request.args.get("page", "1")
-    if not raw.isdigit() or int(raw) < 1:
-        raise InvalidInput(f"page {raw!r} must be a whole number from 1", field="page")
-    return int(raw)
+    page = int_param(request.args, "page", default=1, lo=1, hi=MAX_PAGE)
+    assert page is not None
+    return page
 
 
 @bp.get("/places")

@@ -13,6 +13,7 @@ import base64
 import binascii
 import json
 import math
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -21,7 +22,7 @@ from zoneinfo import ZoneInfo
 from werkzeug.datastructures import MultiDict
 
 from geo.crs import validate_lonlat
-from geo.errors import InvalidInput
+from geo.errors import InvalidInput, InvalidLocation
 from geo.places import AMENITIES, CHINA_BBOX, KINDS
 
 __all__ = [
@@ -34,12 +35,19 @@ __all__ = [
     "float_param",
     "int_param",
     "lonlat_params",
+    "parse_float",
+    "parse_int",
     "text_param",
 ]
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"0", "false", "no", "off", ""})
+# ASCII only, written out: ``\d``, ``str.isdigit`` and ``float()`` also take
+# full-width digits, superscripts, circled numbers and ``1_000``.
+INTEGER = re.compile(r"[+-]?[0-9]{1,20}")
+DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?")
+MAX_DECIMAL_CHARS = 40
 
 
 def _shown(raw: str, limit: int = 40) -> str:
@@ -48,7 +56,61 @@ def _shown(raw: str, limit: int = 40) -> str:
 
 def lonlat_params(args: MultiDict[str, str]) -> tuple[float, float]:
     """Return ``(lon, lat)`` WGS-84 degrees from ``lon`` and ``lat``, inside China."""
-    return validate_lonlat(args.get("lon"), args.get("lat"), bbox=CHINA_BBOX)
+    lon, lat = (_coordinate(args.get(name), name) for name in ("lon", "lat"))
+    return validate_lonlat(lon, lat, bbox=CHINA_BBOX)
+
+
+def _coordinate(raw: str | None, name: str) -> float | None:
+    # Absent stays None, so that validate_lonlat says it is missing.
+    if raw is None or not raw.strip():
+        return None
+    value = _decimal(raw)
+    if value is None:
+        raise InvalidLocation(
+            f"{name} {_shown(raw)!r} is not a finite decimal number; expected WGS-84 degrees",
+            field=name)
+    return value
+
+
+def parse_int(raw: str, name: str, *, lo: int, hi: int) -> int:
+    """Return ``raw`` (ASCII ``[+-]?[0-9]+``, spaces around allowed) as an int in ``lo..hi``.
+
+    Raises :class:`InvalidInput` naming ``name`` and the expected range otherwise.
+    """
+    text = raw.strip()
+    expected = f"expected a whole number {lo}..{hi}"
+    if not INTEGER.fullmatch(text):
+        raise InvalidInput(f"{name} {_shown(raw)!r} is not a whole number; {expected}",
+                           field=name)
+    value = int(text)
+    if not lo <= value <= hi:
+        raise InvalidInput(f"{name} {_shown(text)} is out of range; {expected}", field=name)
+    return value
+
+
+def _decimal(raw: str) -> float | None:
+    """Return the finite float that ASCII ``raw`` spells (spaces around allowed), else None."""
+    text = raw.strip()
+    if len(text) > MAX_DECIMAL_CHARS or not DECIMAL.fullmatch(text):
+        return None
+    value = float(text)
+    return value if math.isfinite(value) else None
+
+
+def parse_float(raw: str, name: str, *, lo: float, hi: float) -> float:
+    """Return ``raw`` (an ASCII decimal such as ``-12.5`` or ``2e3``) as a float in ``lo..hi``.
+
+    NaN, infinities, overflowing exponents, ``1_0`` and non-ASCII digits are
+    refused with :class:`InvalidInput` naming ``name`` and the expected range.
+    """
+    expected = f"expected a number {lo:g}..{hi:g}"
+    value = _decimal(raw)
+    if value is None:
+        raise InvalidInput(f"{name} {_shown(raw)!r} is not a finite decimal number; {expected}",
+                           field=name)
+    if not lo <= value <= hi:
+        raise InvalidInput(f"{name} {value:g} is out of range; {expected}", field=name)
+    return value
 
 
 def int_param(
@@ -58,15 +120,7 @@ def int_param(
     raw = args.get(name)
     if raw is None or raw.strip() == "":
         return default
-    text = raw.strip()
-    if not text.lstrip("+-").isdigit():
-        raise InvalidInput(f"{name} {_shown(raw)!r} is not a whole number", field=name)
-    value = int(text)
-    if value < lo:
-        raise InvalidInput(f"{name} {value} is less than {lo}; expected {lo}..{hi}", field=name)
-    if value > hi:
-        raise InvalidInput(f"{name} {value} is more than {hi}; expected {lo}..{hi}", field=name)
-    return value
+    return parse_int(raw, name, lo=lo, hi=hi)
 
 
 def float_param(
@@ -76,15 +130,7 @@ def float_param(
     raw = args.get(name)
     if raw is None or raw.strip() == "":
         return None
-    try:
-        value = float(raw)
-    except ValueError:
-        raise InvalidInput(f"{name} {_shown(raw)!r} is not a number", field=name) from None
-    if not math.isfinite(value):
-        raise InvalidInput(f"{name} must be a finite number, got {raw!r}", field=name)
-    if not lo <= value <= hi:
-        raise InvalidInput(f"{name} {value:g} is outside {lo:g}..{hi:g}", field=name)
-    return value
+    return parse_float(raw, name, lo=lo, hi=hi)
 
 
 def bool_param(args: MultiDict[str, str], name: str) -> bool:
@@ -152,13 +198,10 @@ def bbox_param(
         raise InvalidInput(
             f"{name} {_shown(raw)!r} has {len(parts)} values; {expected}", field=name
         )
-    try:
-        values = [float(p) for p in parts]
-    except ValueError:
-        raise InvalidInput(f"{name} {_shown(raw)!r} is not four numbers; {expected}",
-                           field=name) from None
-    if not all(math.isfinite(v) for v in values):
-        raise InvalidInput(f"{name} {_shown(raw)!r} holds a non-finite number", field=name)
+    values = [v for v in map(_decimal, parts) if v is not None]
+    if len(values) != 4:
+        raise InvalidInput(f"{name} {_shown(raw)!r} is not four finite decimal numbers; "
+                           f"{expected}", field=name)
     min_lon, min_lat, max_lon, max_lat = values
     if not (-180 <= min_lon <= 180 and -180 <= max_lon <= 180):
         raise InvalidInput(f"{name} longitudes must be within -180..180", field=name)

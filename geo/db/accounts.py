@@ -163,6 +163,15 @@ def find_for_login(session: Session, username: str) -> tuple[Account, str] | Non
     return (_account(user), user.password_hash) if user else None
 
 
+def existing_username(session: Session, username: str) -> str | None:
+    """Return the stored name of the account (active or not) called ``username``, or None."""
+    try:
+        name = check_username(username)
+    except InvalidInput:
+        return None
+    return session.scalar(select(User.username).where(User.username == name))
+
+
 def get_account(session: Session, user_id: int) -> Account | None:
     """Return an account by id (active or not), or None."""
     user = session.get(User, user_id)

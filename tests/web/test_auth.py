@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 
 import pytest
@@ -75,6 +76,36 @@ def test_unknown_user_gets_the_same_answer(client: FlaskClient) -> None:
     response = client.post("/auth/login", data={"username": "nobody", "password": PASSWORD,
                                                 "csrf_token": token})
     assert response.status_code == 401
+
+
+def failed_login(client: FlaskClient, username: str) -> None:
+    token = csrf_from(client.get("/auth/login").get_data(as_text=True))
+    response = client.post("/auth/login", data={"username": username, "password": "not it",
+                                                "csrf_token": token})
+    assert response.status_code == 401
+
+
+def test_a_failed_login_audits_an_unknown_name_only_as_a_keyed_hash(client: FlaskClient,
+                                                                    db: Session) -> None:
+    # A password typed into the username box must not become readable to auditors.
+    failed_login(client, "hunter2-secret")
+    failed_login(client, "hunter2-secret")
+    rows = db.execute(select(AuditEntry.actor, AuditEntry.detail, AuditEntry.remote_addr)
+                      .where(AuditEntry.action == "login_failed")).all()
+    assert len(rows) == 2
+    assert not any("hunter2" in str(row) for row in rows)
+    names = {row.actor for row in rows}
+    assert len(names) == 1  # the same text gives the same hash: repeated attempts show
+    assert re.fullmatch(r"unknown:[0-9a-f]{16}", names.pop())
+
+
+def test_a_failed_login_of_an_existing_account_names_it(client: FlaskClient,
+                                                        db: Session) -> None:
+    user = make_user(db, "auditor")
+    accounts.set_active(db, user.id, active=False)
+    failed_login(client, user.username.upper())
+    failed = db.scalars(select(AuditEntry.actor).where(AuditEntry.action == "login_failed")).all()
+    assert failed == [user.username]
 
 
 def test_logout_invalidates_the_session_on_the_server(client: FlaskClient, db: Session) -> None:
