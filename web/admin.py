@@ -30,6 +30,7 @@ from geo.places import (
 from web import private_db
 from web.auth import actor, login_required_role
 from web.db import session
+from web.params import int_param
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 admin_required = login_required_role("admin")
@@ -43,10 +44,7 @@ def editor() -> history.Editor:
 
 
 def _page() -> int:
-    raw = request.args.get("page", "1")
-    if not raw.isdigit() or not 1 <= int(raw) <= 100_000:
-        raise InvalidInput("page must be a whole number from 1", field="page")
-    return int(raw)
+    return int_param(request.args, "page", default=1, lo=1, hi=100_000) or 1
 
 
 def _choice(name: str, allowed: tuple[str, ...]) -> str | None:

@@ -18,6 +18,7 @@ from geo.db import audit
 from geo.errors import InvalidInput
 from web import private_db
 from web.auth import login_required_role
+from web.params import int_param
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 auditor_required = login_required_role("auditor")
@@ -62,15 +63,13 @@ def index() -> ResponseReturnValue:
         except ValueError:
             raise InvalidInput("household must be a household id (UUID)",
                                field="household") from None
-    raw_before = request.args.get("before") or ""
-    if raw_before and not raw_before.isdigit():
-        raise InvalidInput("before must be a row number", field="before")
+    before_id = int_param(request.args, "before", default=None, lo=1, hi=2**63 - 1)
     since, until = _day("since"), _day("until")
     rows = audit.browse(
         private_db.private_session(), actor=actor, action=action, household_id=household,
         since=_local_midnight(since) if since else None,
         until=_local_midnight(until + timedelta(days=1)) if until else None,
-        before_id=int(raw_before) if raw_before else None, limit=PER_PAGE)
+        before_id=before_id, limit=PER_PAGE)
     filters: dict[str, Any] = {"actor": actor or "", "action": action or "",
                                "household": raw_household, "since": request.args.get("since", ""),
                                "until": request.args.get("until", "")}

@@ -48,6 +48,7 @@ from web import private_db
 from web.auth import actor, current_user, login_required_role
 from web.escape import safe_text
 from web.maps import TileSource, base_map, draw, render_parts
+from web.params import int_param
 from web.templating import label
 
 bp = Blueprint("cases", __name__)
@@ -113,10 +114,7 @@ def index() -> ResponseReturnValue:
     """List the households of the caseworker's districts, 50 to a page."""
     category = _choice("category", CATEGORIES)
     status = _choice("status", HOUSEHOLD_STATUSES)
-    raw_page = request.args.get("page", "1")
-    if not raw_page.isdigit() or not 1 <= int(raw_page) <= 100_000:
-        raise InvalidInput("page must be a whole number from 1", field="page")
-    page = int(raw_page)
+    page = int_param(request.args, "page", default=1, lo=1, hi=100_000) or 1
     db = private_db.private_session()
     rows, total = register.list_households(
         db, private_db.cipher(), actor(), districts=_districts(), category=category,

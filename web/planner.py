@@ -54,7 +54,7 @@ from geo.places import AMENITIES, AMENITY_TERMS, KIND_TERMS, KINDS
 from web.auth import planner_required
 from web.db import session
 from web.maps import TileSource, render_parts
-from web.params import float_param, int_param, text_param
+from web.params import float_param, int_param, parse_float, text_param
 from web.planner_maps import MAP_ID, planner_map
 from web.templating import label
 
@@ -292,7 +292,9 @@ def _lonlat_list(values: Sequence[str]) -> tuple[tuple[float, float], ...]:
         if not sep:
             raise InvalidInput(f"add {raw[:40]!r}: expected LON,LAT in WGS-84 degrees",
                                field="add")
-        out.append(validate_lonlat(lon_text.strip(), lat_text.strip(), bbox=CHINA_BBOX))
+        lon = parse_float(lon_text, "add", lo=-180, hi=180)
+        lat = parse_float(lat_text, "add", lo=-90, hi=90)
+        out.append(validate_lonlat(lon, lat, bbox=CHINA_BBOX))
     return tuple(out)
 
 

@@ -89,3 +89,26 @@ def test_valid_pages_and_views_still_answer(client: FlaskClient, db: Session) ->
     assert client.get("/maps/finder.js?lon=101.78&lat=36.62&zoom=+12").status_code == 200
     body = client.get(f"/api/v1/places/nearest?{NEAR}&k=1&radius_m=2e3").get_json()
     assert [f["id"] for f in body["features"]] == [place]
+
+
+# Staff pages parsed their numbers by hand (``raw.isdigit()`` takes "²").
+STAFF_MALFORMED = [
+    ("admin", "/admin/?page=²", "page"),
+    ("auditor", "/audit/?before=①", "before"),
+    ("caseworker", "/cases/?page=²", "page"),
+    ("planner", "/planner/?city=上海市&add=１０１.7,36.6", "add"),
+]
+
+
+@pytest.mark.parametrize(("role", "url", "name"), STAFF_MALFORMED)
+def test_staff_pages_refuse_malformed_numbers(app_config: dict[str, object], client: FlaskClient,
+                                              db: Session, role: str, url: str,
+                                              name: str) -> None:
+    from tests.household_fixtures import KEY_TEXT, login, make_user
+
+    app_config["HOUSEHOLD_KEY"] = KEY_TEXT
+    districts = ("630103",) if role == "caseworker" else ()
+    login(client, make_user(db, role, districts=districts, username=f"p-{role}").username)
+    response = client.get(url)
+    assert response.status_code == 400, response.get_data(as_text=True)[:300]
+    assert name in response.get_data(as_text=True)
