@@ -140,6 +140,13 @@ def when_words(days: int) -> str:
     return _("%(days)s days ago", days=days)
 
 
+def fact_label(fact: str) -> str:
+    """Name a fact: an amenity's label, the opening hours, the listing."""
+    if fact.startswith("amenity:"):
+        return label(AMENITY_TERMS, fact.split(":", 1)[1])
+    return _("Opening hours") if fact == "hours" else _("The listing")
+
+
 def fact_words(fact: FactFreshness) -> str:
     """Say a fact's freshness: ``2 人 3 天前确认有热水``, ``营业时间 120 天未确认``."""
     amenity = fact.fact.split(":", 1)[1] if fact.fact.startswith("amenity:") else None
@@ -369,7 +376,8 @@ def place_panel(row: dict[str, Any]) -> dict[str, Any]:
     state = service.place_trust(session(), int(row["id"]), now=now(),
                                 stale_after_days=int(settings("TRUST_STALE_AFTER_DAYS")))
     facts = [{"key": f.fact, "words": fact_words(f), "stale": f.stale}
-             for f in state.freshness.facts]
+             for f in state.freshness.facts if f.days_ago is not None]
+    never = [fact_label(f.fact) for f in state.freshness.facts if f.days_ago is None]
     problems = [{"words": problem_words(p.type, p.amenity), "status": p.status,
                  "reports": p.reports, "texts": p.public_texts,
                  "photos": [url_for("trust.public_photo", receipt=r) for r in p.photo_receipts],
@@ -377,7 +385,9 @@ def place_panel(row: dict[str, Any]) -> dict[str, Any]:
                 for p in state.problems]
     return {
         "trust": {
-            "facts": facts, "problems": problems, "stale": state.freshness.stale,
+            "facts": facts, "problems": problems,
+            "never": _("Nobody has confirmed yet: %(facts)s",
+                       facts=_(", ").join(never)) if never else None, "stale": state.freshness.stale,
             "visits_30d": state.visits_30d,
             "missing": {p.amenity for p in state.problems if p.amenity},
             "purposes": [(p, PURPOSE_LABELS[p]) for p in CHECKIN_PURPOSES],

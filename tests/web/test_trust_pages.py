@@ -73,7 +73,7 @@ def test_stale_words_in_both_languages(client: FlaskClient, db: Session) -> None
                     "confirmed_at) VALUES (:i, 'hours', repeat('a', 32), current_date - 120, "
                     "now() - interval '120 days')"), {"i": place})
     zh = client.get(f"/places/{place}?lang=zh").get_data(as_text=True)
-    assert "营业时间 120 天未确认" in zh and "热水尚无人确认" in zh
+    assert "营业时间 120 天未确认" in zh and "尚无人确认：信息、饮用水、热水、卫生间" in zh
     en = client.get(f"/places/{place}?lang=en").get_data(as_text=True)
     assert "The opening hours: not confirmed for 120 days" in en
 
