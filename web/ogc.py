@@ -165,14 +165,6 @@ def api() -> ResponseReturnValue:
     check_params(COMMON_PARAMS)
     document = openapi_document(base_url=url_for("ogc.landing", _external=True),
                                 title="Yitu OGC API - Features")
-    params = document["components"]["parameters"]
-    for name, schema in (("after", "next page: places after this id"),
-                         ("before", "previous page: places before this id")):
-        params[name] = {"name": name, "in": "query", "required": False, "style": "form",
-                        "explode": False, "schema": {"type": "integer", "minimum": 0},
-                        "description": schema}
-        document["paths"]["/collections/{collectionId}/items"]["get"]["parameters"].append(
-            {"$ref": f"#/components/parameters/{name}"})
     return json_response(document, mimetype=OPENAPI)
 
 

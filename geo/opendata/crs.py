@@ -20,6 +20,8 @@ CRS84_URI = OGC_CRS + "OGC/1.3/CRS84"
 # The largest latitude of the square Web Mercator world.
 MERCATOR_MAX_LAT = 85.0511287798066
 EARTH_RADIUS_M = 6378137.0
+# Half the width of the square Web Mercator world, in metres.
+MERCATOR_HALF_WORLD_M = math.pi * EARTH_RADIUS_M
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,16 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from geo.errors import InvalidInput
-from geo.opendata.crs import CRS84, SERVED, ServedCRS, served_crs, to_lonlat_bbox
+from geo.opendata.crs import (
+    CRS84,
+    MERCATOR_HALF_WORLD_M,
+    SERVED,
+    ServedCRS,
+    served_crs,
+    to_lonlat_bbox,
+)
 from geo.opendata.dictionary import flat_record, json_value
-from geo.places import KINDS
+from geo.places import AMENITIES, KINDS, STATUSES
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 10_000
@@ -74,6 +81,9 @@ def parse_bbox(text: str | None, *, bbox_crs: ServedCRS = CRS84,
     numbers = [parse_number(p, field=field) for p in parts]
     if len(numbers) == 6:
         numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
+    if bbox_crs.srid == 3857 and any(abs(v) > MERCATOR_HALF_WORLD_M * 1.0000001 for v in numbers):
+        raise InvalidInput(f"{field} lies outside the Web Mercator world (|x|, |y| <= "
+                           f"{MERCATOR_HALF_WORLD_M:.2f} m)", field=field)
     west, south, east, north = to_lonlat_bbox(
         (numbers[0], numbers[1], numbers[2], numbers[3]), bbox_crs)
     if not (-180 <= west <= 180 and -180 <= east <= 180 and -90 <= south <= 90
@@ -156,26 +166,35 @@ def rfc3339(value: datetime) -> str:
 def openapi_document(*, base_url: str, title: str) -> dict[str, Any]:
     """Return the OpenAPI 3.0 description of the ``/ogc`` routes.
 
+    Parameters and answers are described as the parser and the views treat
+    them (lists of codes as comma-separated arrays of enums, problem details
+    for 400 and 404), so that a fuzzer can hold the two to one truth
+    (``tests/web/test_ogc_schemathesis.py``).  What a schema cannot say (a
+    bbox's west below its east, dates that exist) is checked by the parser.
+
     Parameters
     ----------
     base_url
         Absolute URL of the landing page (``.../ogc``), the server of the document.
     """
     def param(name: str, schema: dict[str, Any], description: str, *,
-              where: str = "query", required: bool = False, explode: bool = False
-              ) -> dict[str, Any]:
+              where: str = "query", required: bool = False) -> dict[str, Any]:
         out: dict[str, Any] = {"name": name, "in": where, "required": required,
                                "schema": schema, "description": description}
         if where == "query":
-            out.update(style="form", explode=explode)
+            out.update(style="form", explode=False)
         return out
+
+    def codes(vocabulary: tuple[str, ...]) -> dict[str, Any]:
+        return {"type": "array", "minItems": 1, "items": {"type": "string",
+                                                          "enum": list(vocabulary)}}
 
     crs_enum = [c.uri for c in SERVED]
     params = {
         "collectionId": param("collectionId", {"type": "string", "enum": list(COLLECTIONS)},
                               "places, or one kind", where="path", required=True),
-        "featureId": param("featureId", {"type": "integer", "minimum": 1}, "place id",
-                           where="path", required=True),
+        "featureId": param("featureId", {"type": "string", "pattern": "^[1-9][0-9]{0,17}$"},
+                           "place id", where="path", required=True),
         "limit": param("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT,
                                  "default": DEFAULT_LIMIT}, "page size"),
         "bbox": param("bbox", {"type": "array", "minItems": 4, "maxItems": 6,
@@ -185,31 +204,83 @@ def openapi_document(*, base_url: str, title: str) -> dict[str, Any]:
                           "CRS of bbox"),
         "crs": param("crs", {"type": "string", "format": "uri", "enum": crs_enum},
                      "CRS of the answer's coordinates"),
-        "datetime": param("datetime", {"type": "string"},
+        "datetime": param("datetime", {"type": "string", "minLength": 1},
                           "updated_at: an RFC 3339 instant or start/end ('..' open)"),
-        "kind": param("kind", {"type": "string", "enum": list(KINDS)}, "kind of place"),
-        "status": param("status", {"type": "string"}, "status (active, suspended, closed, "
-                        "planned); comma-separated for several"),
-        "amenity": param("amenity", {"type": "string"},
-                         "amenity codes, comma-separated; a place must offer all"),
+        "kind": param("kind", codes(KINDS), "kinds of place"),
+        "status": param("status", codes(STATUSES), "statuses"),
+        "amenity": param("amenity", codes(AMENITIES), "amenities; a place must offer all"),
+        "after": param("after", {"type": "integer", "minimum": 0, "maximum": 10**18 - 1},
+                       "next page: places after this id (take the next link)"),
+        "before": param("before", {"type": "integer", "minimum": 0, "maximum": 10**18 - 1},
+                        "previous page: places before this id (take the prev link)"),
         "f": param("f", {"type": "string", "enum": ["json", "html"]}, "format"),
+    }
+    link = {"type": "object", "required": ["href", "rel"],
+            "properties": {"href": {"type": "string"}, "rel": {"type": "string"},
+                           "type": {"type": "string"}, "title": {"type": "string"}}}
+    point = {"type": "object", "required": ["type", "coordinates"],
+             "properties": {"type": {"enum": ["Point"]},
+                            "coordinates": {"type": "array", "minItems": 2, "maxItems": 2,
+                                            "items": {"type": "number"}}}}
+    feature_schema = {"type": "object", "required": ["type", "id", "geometry", "properties"],
+                      "properties": {"type": {"enum": ["Feature"]}, "id": {"type": "integer"},
+                                     "geometry": point,
+                                     "properties": {"type": "object",
+                                                    "required": ["kind", "name", "status"]}}}
+    schemas = {
+        "link": link,
+        "feature": feature_schema,
+        "featureCollection": {
+            "type": "object", "required": ["type", "features", "numberReturned", "links"],
+            "properties": {"type": {"enum": ["FeatureCollection"]},
+                           "features": {"type": "array", "items": {"$ref": "#/components/schemas/feature"}},
+                           "numberMatched": {"type": "integer", "minimum": 0},
+                           "numberReturned": {"type": "integer", "minimum": 0},
+                           "links": {"type": "array", "items": {"$ref": "#/components/schemas/link"}}}},
+        "landingPage": {"type": "object", "required": ["links"],
+                        "properties": {"links": {"type": "array",
+                                                 "items": {"$ref": "#/components/schemas/link"}}}},
+        "conformance": {"type": "object", "required": ["conformsTo"],
+                        "properties": {"conformsTo": {"type": "array",
+                                                      "items": {"type": "string"}}}},
+        "collection": {"type": "object", "required": ["id", "links"],
+                       "properties": {"id": {"type": "string"},
+                                      "links": {"type": "array",
+                                                "items": {"$ref": "#/components/schemas/link"}},
+                                      "crs": {"type": "array", "items": {"type": "string"}}}},
+        "collections": {"type": "object", "required": ["links", "collections"],
+                        "properties": {"collections": {
+                            "type": "array", "items": {"$ref": "#/components/schemas/collection"}}}},
+        "problem": {"type": "object", "required": ["title", "status", "detail"],
+                    "properties": {"type": {"type": "string"}, "title": {"type": "string"},
+                                   "status": {"type": "integer"}, "detail": {"type": "string"},
+                                   "field": {"type": "string"}}},
     }
 
     def ref(name: str) -> dict[str, str]:
         return {"$ref": f"#/components/parameters/{name}"}
 
-    def op(op_id: str, summary: str, names: list[str], media: str) -> dict[str, Any]:
-        return {"get": {
-            "operationId": op_id, "summary": summary, "parameters": [ref(n) for n in names],
-            "responses": {"200": {"description": summary,
-                                  "content": {media: {"schema": {"type": "object"}},
-                                              "text/html": {"schema": {"type": "string"}}}},
-                          "400": {"description": "invalid parameter (problem details)"},
-                          "404": {"description": "not found"}},
-        }}
+    def problem(description: str) -> dict[str, Any]:
+        return {"description": description, "content": {"application/problem+json": {
+            "schema": {"$ref": "#/components/schemas/problem"}}}}
+
+    def op(op_id: str, summary: str, names: list[str], media: str, schema: str, *,
+           crs_header: bool = False, not_found: bool = False) -> dict[str, Any]:
+        ok: dict[str, Any] = {"description": summary, "content": {
+            media: {"schema": {"$ref": f"#/components/schemas/{schema}"}},
+            "text/html": {"schema": {"type": "string"}}}}
+        if crs_header:
+            ok["headers"] = {"Content-Crs": {"schema": {"type": "string"},
+                                             "description": "CRS of the coordinates, <uri>"}}
+        responses: dict[str, Any] = {"200": ok, "304": {"description": "not modified"},
+                                     "400": problem("a parameter is invalid; field names it")}
+        if not_found:
+            responses["404"] = problem("no such collection or feature")
+        return {"get": {"operationId": op_id, "summary": summary,
+                        "parameters": [ref(n) for n in names], "responses": responses}}
 
     item_params = ["collectionId", "limit", "bbox", "bbox-crs", "crs", "datetime", "kind",
-                   "status", "amenity", "f"]
+                   "status", "amenity", "after", "before", "f"]
     return {
         "openapi": "3.0.3",
         "info": {"title": title, "version": "1.0.0",
@@ -217,19 +288,22 @@ def openapi_document(*, base_url: str, title: str) -> dict[str, Any]:
                                 "serving outdoor workers", "license": {"name": "see /data"}},
         "servers": [{"url": base_url}],
         "paths": {
-            "/": op("getLandingPage", "landing page", ["f"], "application/json"),
+            "/": op("getLandingPage", "landing page", ["f"], "application/json", "landingPage"),
             "/conformance": op("getConformance", "conformance classes", ["f"],
-                               "application/json"),
-            "/collections": op("getCollections", "collections", ["f"], "application/json"),
+                               "application/json", "conformance"),
+            "/collections": op("getCollections", "collections", ["f"], "application/json",
+                               "collections"),
             "/collections/{collectionId}": op("describeCollection", "one collection",
-                                              ["collectionId", "f"], "application/json"),
-            "/collections/{collectionId}/items": op("getFeatures", "features", item_params,
-                                                    "application/geo+json"),
+                                              ["collectionId", "f"], "application/json",
+                                              "collection", not_found=True),
+            "/collections/{collectionId}/items": op(
+                "getFeatures", "features", item_params, "application/geo+json",
+                "featureCollection", crs_header=True, not_found=True),
             "/collections/{collectionId}/items/{featureId}": op(
                 "getFeature", "one feature", ["collectionId", "featureId", "crs", "f"],
-                "application/geo+json"),
+                "application/geo+json", "feature", crs_header=True, not_found=True),
         },
-        "components": {"parameters": params},
+        "components": {"parameters": params, "schemas": schemas},
     }
 
 

@@ -57,6 +57,9 @@ def test_bbox_in_each_crs_becomes_lon_lat() -> None:
     x1, y1 = lonlat_to_mercator(101, 31)
     assert parse_bbox(f"{x0},{y0},{x1},{y1}", bbox_crs=EPSG3857) == pytest.approx((100, 30, 101, 31))
     assert parse_bbox(None) is None
+    with pytest.raises(InvalidInput) as err:  # found by schemathesis: exp() overflowed, a 500
+        parse_bbox("0,0,1e300,1e300", bbox_crs=EPSG3857)
+    assert err.value.field == "bbox"
 
 
 @pytest.mark.parametrize("text", ["", "1,2,3", "１００,30,101,31", "1_00,30,101,31", "inf,1,2,3",
