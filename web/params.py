@@ -54,9 +54,21 @@ def _shown(raw: str, limit: int = 40) -> str:
     return raw if len(raw) <= limit else raw[: limit - 3] + "..."
 
 
+def single(args: MultiDict[str, str], name: str) -> str | None:
+    """Return the one value of a single-valued parameter (None if absent).
+
+    A parameter given twice (``lon=1&lon=2``) is refused rather than
+    silently read as its first value: the two cannot both be meant.
+    """
+    values = args.getlist(name)
+    if len(values) > 1:
+        raise InvalidInput(f"{name} is given {len(values)} times; give it once", field=name)
+    return values[0] if values else None
+
+
 def lonlat_params(args: MultiDict[str, str]) -> tuple[float, float]:
     """Return ``(lon, lat)`` WGS-84 degrees from ``lon`` and ``lat``, inside China."""
-    lon, lat = (_coordinate(args.get(name), name) for name in ("lon", "lat"))
+    lon, lat = (_coordinate(single(args, name), name) for name in ("lon", "lat"))
     return validate_lonlat(lon, lat, bbox=CHINA_BBOX)
 
 
@@ -117,7 +129,7 @@ def int_param(
     args: MultiDict[str, str], name: str, *, default: int | None, lo: int, hi: int
 ) -> int | None:
     """Return an integer parameter within ``lo..hi`` (inclusive), or ``default`` if absent."""
-    raw = args.get(name)
+    raw = single(args, name)
     if raw is None or raw.strip() == "":
         return default
     return parse_int(raw, name, lo=lo, hi=hi)
@@ -127,7 +139,7 @@ def float_param(
     args: MultiDict[str, str], name: str, *, lo: float, hi: float
 ) -> float | None:
     """Return a finite float parameter within ``lo..hi``, or None if absent."""
-    raw = args.get(name)
+    raw = single(args, name)
     if raw is None or raw.strip() == "":
         return None
     return parse_float(raw, name, lo=lo, hi=hi)
@@ -135,7 +147,7 @@ def float_param(
 
 def bool_param(args: MultiDict[str, str], name: str) -> bool:
     """Return a yes/no parameter (``1/0``, ``true/false``); absent means no."""
-    raw = args.get(name)
+    raw = single(args, name)
     if raw is None:
         return False
     word = raw.strip().lower()
@@ -181,17 +193,24 @@ def bbox_param(
 ) -> tuple[float, float, float, float] | None:
     """Return ``(min_lon, min_lat, max_lon, max_lat)`` WGS-84 degrees from ``bbox``.
 
-    The box must be four finite numbers, west < east, south < north, inside
-    -180..180 / -90..90; it is clipped to nothing else.
+    The box must be four finite numbers, west <= east, south <= north, inside
+    -180..180 / -90..90; it is clipped to nothing else.  Given twice or
+    given empty, it is refused.
     """
-    raw = args.get(name)
-    if raw is None or raw.strip() == "":
+    raw = single(args, name)
+    if raw is None:
         if required:
             raise InvalidInput(
                 f"{name} is missing; expected min_lon,min_lat,max_lon,max_lat in WGS-84 degrees",
                 field=name,
             )
         return None
+    if raw.strip() == "":
+        # Present but empty is not "everywhere" (leave it out for that): the
+        # schema's pattern refuses it, and so does the parser.
+        raise InvalidInput(
+            f"{name} is empty; expected min_lon,min_lat,max_lon,max_lat in WGS-84 degrees "
+            "(leave it out for everywhere)", field=name)
     parts = raw.split(",")
     expected = "expected min_lon,min_lat,max_lon,max_lat in WGS-84 degrees"
     if len(parts) != 4:
@@ -208,16 +227,19 @@ def bbox_param(
     if not (-90 <= min_lat <= 90 and -90 <= max_lat <= 90):
         raise InvalidInput(f"{name} latitudes must be within -90..90; were lon and lat swapped?",
                            field=name)
-    if min_lon >= max_lon or min_lat >= max_lat:
+    # A box of zero width or height (bbox=0,0,0,0) is a box: it holds the
+    # places exactly on it.  An inverted one is refused -- the one rule the
+    # OpenAPI schema cannot state.
+    if min_lon > max_lon or min_lat > max_lat:
         raise InvalidInput(
-            f"{name} is empty or inverted: need min_lon < max_lon and min_lat < max_lat", field=name
+            f"{name} is inverted: need min_lon <= max_lon and min_lat <= max_lat", field=name
         )
     return (min_lon, min_lat, max_lon, max_lat)
 
 
 def text_param(args: MultiDict[str, str], name: str, *, max_len: int = 100) -> str | None:
     """Return a trimmed free-text parameter of at most ``max_len`` characters, or None."""
-    raw = args.get(name)
+    raw = single(args, name)
     if raw is None or not raw.strip():
         return None
     text = raw.strip()
@@ -230,7 +252,7 @@ def text_param(args: MultiDict[str, str], name: str, *, max_len: int = 100) -> s
 
 def datetime_param(args: MultiDict[str, str], name: str) -> datetime | None:
     """Return an ISO 8601 instant; a time without offset is China time (UTC+8)."""
-    raw = args.get(name)
+    raw = single(args, name)
     if raw is None or not raw.strip():
         return None
     text = raw.strip().replace(" ", "+") if "T" in raw else raw.strip()
@@ -261,7 +283,7 @@ def encode_cursor(values: Sequence[Any]) -> str:
 
 def cursor_param(args: MultiDict[str, str], name: str = "cursor") -> list[Any] | None:
     """Decode a cursor made by :func:`encode_cursor`, or None if absent."""
-    raw = args.get(name)
+    raw = single(args, name)
     if raw is None or not raw.strip():
         return None
     try:
