@@ -310,7 +310,6 @@ def _status_body(status: store.ReportStatus) -> dict[str, Any]:
 def api_report(place_id: int) -> ResponseReturnValue:
     """File a problem report (JSON, or multipart with a photo); answer its receipt."""
     limit_request_size()
-    _visible_place(place_id)
     check_limits(place_id)
     is_form = request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded")
     values: Any = request.form if is_form else json_report_values(_json_body())
@@ -330,7 +329,6 @@ def api_report(place_id: int) -> ResponseReturnValue:
 def api_confirm(place_id: int) -> ResponseReturnValue:
     """Confirm facts of a place: ``{"facts": ["all"]}`` or ``["hours", "amenity:water"]``."""
     limit_request_size()
-    _visible_place(place_id)
     check_limits(place_id)
     body = _json_body()
     if honeypot_filled(body):
@@ -347,7 +345,6 @@ def api_confirm(place_id: int) -> ResponseReturnValue:
 def api_checkin(place_id: int) -> ResponseReturnValue:
     """Count a visit: ``{"purpose": "water"}`` (optional); nothing personal is kept."""
     limit_request_size()
-    _visible_place(place_id)
     check_limits(place_id)
     body = _json_body()
     purpose = body.get("purpose")

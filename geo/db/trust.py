@@ -217,10 +217,20 @@ def places_of_district(session: Session, adcode: str) -> list[PlaceFacts]:
 # Day salts
 
 
+# Salts already read, by database and day: a day's salt never changes once written.
+_SALTS: dict[tuple[str, date], bytes] = {}
+
+
 def day_salt(session: Session, day: date) -> bytes:
     """Return the salt of ``day``, creating it once; forget salts older than yesterday."""
+    where = (repr(session.get_bind().engine.url), day)
+    if where in _SALTS:
+        return _SALTS[where]
     found = session.scalar(select(DaySalt.salt).where(DaySalt.day == day))
     if found is not None:
+        if len(_SALTS) > 64:
+            _SALTS.clear()
+        _SALTS[where] = bytes(found)
         return bytes(found)
     session.execute(pg_insert(DaySalt).values(day=day, salt=secrets.token_bytes(32))
                     .on_conflict_do_nothing(index_elements=["day"]))
