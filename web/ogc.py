@@ -295,9 +295,10 @@ def items(cid: str) -> ResponseReturnValue:
     page = service.feature_page(session(), where, crs, limit=limit, after_id=after,
                                 before_id=before, url_of=place_url)
     links = page_links(page, html)
-    body = {"type": "FeatureCollection", "features": page.features,
-            "numberMatched": page.number_matched, "numberReturned": len(page.features),
-            "links": links}
+    body: dict[str, Any] = {"type": "FeatureCollection", "features": page.features}
+    if page.number_matched is not None:
+        body["numberMatched"] = page.number_matched
+    body.update(numberReturned=len(page.features), links=links)
     headers = {"Content-Crs": f"<{crs.uri}>"}
     if html:
         response = html_response("ogc/items.html", body=body, collection=cid, crs=crs,
