@@ -25,6 +25,7 @@ same functions.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 import json
@@ -34,9 +35,11 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 from flask import Blueprint, Response, current_app, render_template, request, url_for
@@ -48,8 +51,10 @@ from werkzeug.datastructures import MultiDict
 from geo import coverage as cov
 from geo import siting as sit
 from geo.db import activity
+from geo.db import trust as trust_store
 from geo.demand import parse_window
 from geo.errors import InvalidInput
+from geo.export import escape_formula
 from geo.places import AMENITIES, AMENITY_TERMS, KIND_TERMS, KINDS
 from web.auth import planner_required
 from web.db import session
@@ -74,6 +79,10 @@ MAX_WHAT_IF = 20
 CACHE_TTL_S = 300.0
 #: Notes are plain text here (the CLI prints them); pages translate them.
 NOTE_NO_RIDERS = "Some datasets have no rider ids: rider-hours are left blank."
+NOTE_REPORTED_CLOSED = ("Places with an open workers' report that they are closed, locked or "
+                        "gone are left out.")
+#: Days of check-ins the planner's export covers.
+CHECKIN_DAYS = 90
 CACHE_SIZE = 16
 
 
@@ -110,6 +119,9 @@ class PlannerQuery:
         What-if stations (WGS-84).
     remove : tuple of str
         What-if: ids of stations taken away.
+    skip_reported_closed : bool
+        Leave out places with an open workers' report that they are closed,
+        locked or gone (issue 10).
     """
 
     city: str | None = None
@@ -124,6 +136,7 @@ class PlannerQuery:
     unknown_hours_open: bool = True
     add: tuple[tuple[float, float], ...] = ()
     remove: tuple[str, ...] = ()
+    skip_reported_closed: bool = False
 
     def key(self) -> str:
         """Return a stable cache key of the question."""
@@ -198,6 +211,12 @@ def run_coverage(db: Session, query: PlannerQuery, *,
         check_network_area(network, cells["lon"].to_numpy(), cells["lat"].to_numpy())
     stations = activity.load_stations(db, bbox=_pad_bbox(cells, query.radius_m),
                                       kinds=query.kinds, amenities=query.amenities)
+    notes = []
+    if query.skip_reported_closed and not stations.empty:
+        closed = trust_store.places_reported_closed(db, stations["id"].astype(int).tolist())
+        if closed:
+            stations = stations[~stations["id"].astype(int).isin(closed)].reset_index(drop=True)
+            notes.append(NOTE_REPORTED_CLOSED)
     selection = cov.StationFilter(kinds=query.kinds, amenities=query.amenities, window=window,
                                   unknown_hours_open=query.unknown_hours_open,
                                   min_open_share=query.min_open_share)
@@ -216,7 +235,6 @@ def run_coverage(db: Session, query: PlannerQuery, *,
         xy = cov.project(result.stations["lon"].to_numpy(float),
                          result.stations["lat"].to_numpy(float), crs=network.crs)
         lines = service_area_lines(network, xy, radius_m=query.radius_m)
-    notes = []
     if any(not d["has_riders"] for d in datasets):
         notes.append(NOTE_NO_RIDERS)
     return CoverageAnswer(result=result, before=baseline, datasets=datasets,
@@ -326,6 +344,7 @@ def query_from_args(args: MultiDict[str, str]) -> PlannerQuery:
         unknown_hours_open=args.get("unknown_hours", "open") != "closed",
         add=_lonlat_list(args.getlist("add")),
         remove=tuple(r.strip()[:40] for r in args.getlist("remove") if r.strip())[:MAX_WHAT_IF],
+        skip_reported_closed=args.get("reported_closed") == "skip",
     )
 
 
@@ -529,6 +548,27 @@ def coverage_export(layer: str, fmt: str) -> ResponseReturnValue:
         raise InvalidInput("the district table is CSV only", field="fmt")
     cov.write_coverage_geojson(answer.result, buffer, layer=layer)
     return _download(buffer.getvalue(), f"coverage-{layer}.geojson", "application/geo+json")
+
+
+@bp.get("/checkins.csv")
+@gate
+def checkins_export() -> ResponseReturnValue:
+    """Workers' check-ins per station, hour (China time) and purpose, last 90 days, as CSV."""
+    since = datetime.now(UTC) - timedelta(days=CHECKIN_DAYS)
+    rows = trust_store.checkin_rows(session(), since=since,
+                                    city=text_param(request.args, "city", max_len=60))
+    zone = ZoneInfo("Asia/Shanghai")
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["place_id", "name", "station_no", "city", "district", "hour", "purpose",
+                     "visits"])
+    for r in rows:
+        writer.writerow([r["place_id"], escape_formula(r["name"]),
+                         escape_formula(r["station_no"] or ""), escape_formula(r["city"] or ""),
+                         escape_formula(r["district"] or ""),
+                         r["hour"].astimezone(zone).strftime("%Y-%m-%d %H:00"), r["purpose"],
+                         r["visits"]])
+    return _download(out.getvalue(), "checkins.csv", "text/csv")
 
 
 @bp.get("/sites.<any(geojson, csv):fmt>")

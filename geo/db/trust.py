@@ -599,3 +599,30 @@ def point_of(session: Session, report_id: int) -> tuple[float, float]:
                                  func.ST_Y(ReportDetail.proposed_geom))
                           .where(ReportDetail.report_id == report_id)).one()
     return float(row[0]), float(row[1])
+
+
+#: Report types that say a place cannot be used (the planner may leave such places out).
+CLOSURE_TYPES: tuple[str, ...] = ("closed_in_hours", "locked", "gone")
+
+
+def places_reported_closed(session: Session, place_ids: Sequence[int]) -> set[int]:
+    """Return which of ``place_ids`` have an open report that they are closed, locked or gone."""
+    if not place_ids:
+        return set()
+    return set(session.scalars(
+        select(TrustReport.place_id).distinct()
+        .where(TrustReport.place_id.in_([int(i) for i in place_ids]),
+               TrustReport.type.in_(CLOSURE_TYPES), TrustReport.status.in_(OPEN_STATUSES))))
+
+
+def checkin_rows(session: Session, *, since: datetime, city: str | None = None,
+                 limit: int = 200_000) -> list[dict[str, Any]]:
+    """Return visits per place, hour and purpose since an instant (for planners' exports)."""
+    stmt = (select(Checkin.place_id, Place.name, Place.station_no, Place.city, Place.district,
+                   Checkin.hour, Checkin.purpose, Checkin.visits)
+            .join(Place, Place.id == Checkin.place_id)
+            .where(Checkin.hour >= since)
+            .order_by(Checkin.place_id, Checkin.hour, Checkin.purpose).limit(limit))
+    if city:
+        stmt = stmt.where(Place.city == city)
+    return [dict(r._mapping) for r in session.execute(stmt)]
