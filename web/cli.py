@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "web.commands.activity",
     "web.commands.analyze",
     "web.commands.opendata",
+    "web.commands.trust",
 )
 
 

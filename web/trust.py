@@ -501,11 +501,12 @@ def public_base() -> str:
     return (settings("TRUST_PUBLIC_URL") or request.host_url).rstrip("/")
 
 
-def short_url(place: store.PlaceFacts) -> str:
+def short_url(place: store.PlaceFacts, *, base: str | None = None) -> str:
     """Return the stable URL a station's QR code holds."""
+    root = (base or public_base()).rstrip("/")
     if place.station_no:
-        return f"{public_base()}/s/{quote(place.station_no, safe='')}"
-    return f"{public_base()}/p/{place.id}"
+        return f"{root}/s/{quote(place.station_no, safe='')}"
+    return f"{root}/p/{place.id}"
 
 
 def poster_text() -> PosterText:
@@ -517,8 +518,9 @@ def poster_text() -> PosterText:
         footer=_("Yitu · the trade unions' station map"))
 
 
-def _station(place: store.PlaceFacts) -> PosterStation:
-    return PosterStation(name=place.name, number=place.station_no, url=short_url(place),
+def station_of(place: store.PlaceFacts, url: str | None = None) -> PosterStation:
+    """Return what a poster shows of a place."""
+    return PosterStation(name=place.name, number=place.station_no, url=url or short_url(place),
                          district=place.district)
 
 
@@ -536,10 +538,10 @@ def poster(place_id: int, fmt: str) -> ResponseReturnValue:
     size = _size()
     name = f"poster-{place.station_no or place.id}-{size}.{fmt}"
     if fmt == "pdf":
-        response = Response(poster_pdf([_station(place)], poster_text(), size=size),
+        response = Response(poster_pdf([station_of(place)], poster_text(), size=size),
                             mimetype="application/pdf")
     else:
-        response = Response(poster_svg(_station(place), poster_text(), size=size),
+        response = Response(poster_svg(station_of(place), poster_text(), size=size),
                             mimetype="image/svg+xml")
     response.headers["Content-Disposition"] = f'inline; filename="{quote(name)}"'
     return response
@@ -622,7 +624,7 @@ def district_posters(adcode: str) -> ResponseReturnValue:
     places = store.places_of_district(session(), adcode)
     if not places:
         raise PlaceNotFound(_("No station in district %(code)s.", code=adcode))
-    data = poster_pdf([_station(p) for p in places], poster_text(), size=_size())
+    data = poster_pdf([station_of(p) for p in places], poster_text(), size=_size())
     response = Response(data, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'attachment; filename="posters-{adcode}.pdf"'
     return response

@@ -300,3 +300,18 @@ def test_report_and_receipt_pages_in_both_languages(client: FlaskClient, db: Ses
     assert 'name="website"' in form and "csrf_token" in form
     missing = client.get(f"/reports/ABCDEFGHJK?lang={lang}")
     assert missing.status_code == 404
+
+
+def test_cli_prints_a_districts_posters(runner, yitu_cli, db: Session, tmp_path) -> None:  # noqa: ANN001
+    station(db)
+    station(db, station_no="XN-W-02", name="第二驿站")
+    out = tmp_path / "posters.pdf"
+    result = runner.invoke(yitu_cli, ["trust", "posters", "--district", "630103", "--size",
+                                      "A5", "--out", str(out), "--base-url",
+                                      "https://yitu.example.cn"])
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes().startswith(b"%PDF")
+    assert len(re.findall(rb"/Type /Page\b(?!s)", out.read_bytes())) == 2
+    refused = runner.invoke(yitu_cli, ["trust", "posters", "--district", "630103", "--out",
+                                       str(out)])
+    assert refused.exit_code != 0 and "--base-url" in refused.output
