@@ -22,6 +22,7 @@ from werkzeug.exceptions import NotFound
 from geo.db.opendata import FeatureFilter, extents_by_kind
 from geo.errors import InvalidInput
 from geo.opendata.crs import CRS84, SERVED
+from geo.opendata.dictionary import DEFAULT_LICENCE
 from geo.opendata.ogc import (
     ALL_PLACES,
     COLLECTIONS,
@@ -203,15 +204,13 @@ def collection_body(cid: str, extents: dict[str, dict[str, Any]], html: bool) ->
             link(f"{items}?f=json", "items", GEOJSON, "Features as GeoJSON"),
             link(f"{items}?f=html", "items", HTML, "Features as HTML"),
             link(url_for("opendata.data_page", _external=True), "license", HTML,
-                 current_app.config.get("OPENDATA_LICENCE", service_licence())),
+                 licence_name()),
         ],
     }
 
 
-def service_licence() -> str:
+def licence_name() -> str:
     """The deployment's licence name (``OPENDATA_LICENCE``, CC BY 4.0 by default)."""
-    from geo.opendata.dictionary import DEFAULT_LICENCE
-
     return str(current_app.config.get("OPENDATA_LICENCE") or DEFAULT_LICENCE)
 
 

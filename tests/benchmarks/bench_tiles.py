@@ -17,7 +17,10 @@ What it does, in one run, on 127.0.0.1 only:
    endpoint (bbox of the 3 x 3 tiles at that zoom), side by side;
 5. the national first view in bytes (raw and gzip) for both;
 6. ``export_pmtiles`` of zooms 0..13: time, size, tiles, largest tile;
-7. prints the figures next to the goals, then drops the database.
+7. GDAL (Debian's ``ogr2ogr``) copies the whole ``places`` collection from
+   ``/ogc`` into a GeoPackage in pages of 1,000: time, and the count
+   compared with the database;
+8. prints the figures next to the goals, then drops the database.
 
 Usage::
 
@@ -142,6 +145,24 @@ def fetch(url: str) -> tuple[float, bytes]:
     return (time.perf_counter() - began) * 1000, body
 
 
+def gdal_copy(host: str, out: Path) -> tuple[float, int] | None:
+    """Copy /ogc's places collection with ogr2ogr; return seconds and features (None without GDAL)."""
+    import shutil
+    import sqlite3
+    import subprocess
+
+    if shutil.which("ogr2ogr") is None:
+        return None
+    env = {**os.environ, "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"}
+    began = time.perf_counter()
+    subprocess.run(["ogr2ogr", "-f", "GPKG", "-oo", "PAGE_SIZE=1000", str(out),
+                    f"OAPIF:{host}/ogc", "places"], check=True, env=env, capture_output=True)
+    seconds = time.perf_counter() - began
+    with sqlite3.connect(out) as conn:
+        count = conn.execute("SELECT count(*) FROM places").fetchone()[0]
+    return seconds, int(count)
+
+
 def band(z: int) -> str:
     """Zoom band label."""
     return "z0-8" if z <= 8 else "z9-13"
@@ -226,6 +247,8 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp, Session(make_engine(url)) as session:
             archive = Path(tmp) / "china.pmtiles"
             exported = export_pmtiles(session, archive, max_zoom=13)
+            gdal = gdal_copy(host, Path(tmp) / "places.gpkg")
+            stored = session.execute(text("SELECT count(*) FROM places")).scalar_one()
     finally:
         if server is not None:
             server.shutdown()
@@ -262,6 +285,9 @@ def main() -> None:
           f"{GOALS['national_view_kb']:.0f} KB: {ok[national_raw <= GOALS['national_view_kb'] * 1024]}")
     print(f"  same view from the clusters API: {len(national_clusters):,} B raw, "
           f"{len(gzip.compress(national_clusters)):,} B gzip")
+    if gdal is not None:
+        print(f"ogr2ogr OAPIF -> GeoPackage, pages of 1,000: {gdal[1]:,} features in "
+              f"{gdal[0]:.1f} s (database: {stored:,}; equal: {gdal[1] == stored})")
     print(f"PMTiles z0-13: {exported['tiles']:,} tiles, {exported['bytes']:,} B "
           f"({exported['bytes'] / 2**20:.1f} MiB), {exported['seconds']:.1f} s")
 

@@ -151,6 +151,8 @@ def test_collections_describe_extent_and_crs(live: Live) -> None:
     assert places["extent"]["spatial"]["bbox"][0] == pytest.approx(list(box))
     assert places["extent"]["temporal"]["interval"][0] == ["2024-03-01T04:00:00Z",
                                                            "2025-09-01T04:00:00Z"]
+    [licence] = [link for link in places["links"] if link["rel"] == "license"]
+    assert licence["title"] == "CC BY 4.0" and licence["href"].endswith("/data")
 
 
 def test_next_and_prev_links_walk_the_pages(live: Live) -> None:
