@@ -626,3 +626,36 @@ def checkin_rows(session: Session, *, since: datetime, city: str | None = None,
     if city:
         stmt = stmt.where(Place.city == city)
     return [dict(r._mapping) for r in session.execute(stmt)]
+
+
+def touch_place(session: Session, place_id: int) -> None:
+    """Move a place's ``updated_at`` so copies polling the changes feed see new trust facts."""
+    session.execute(update(Place).where(Place.id == place_id).values(updated_at=func.now()))
+
+
+def confirmations_today(session: Session, place_id: int, day: date) -> int:
+    """Return how many confirmations a place got on ``day`` (all clients)."""
+    return int(session.scalar(select(func.count()).select_from(Confirmation)
+                              .where(Confirmation.place_id == place_id,
+                                     Confirmation.day == day)) or 0)
+
+
+def trust_flags(session: Session, place_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """Return, per place, its open problems and the date each fact was last confirmed.
+
+    ``{place_id: {"open_reports": ["closed_in_hours", "amenity_missing:hot_water"],
+    "confirmed": {"hours": "2026-11-28", ...}}}`` (dates in UTC).
+    """
+    if not place_ids:
+        return {}
+    ids = [int(i) for i in place_ids]
+    out: dict[int, dict[str, Any]] = {i: {"open_reports": [], "confirmed": {}} for i in ids}
+    for place_id, codes in open_problem_counts(session, ids).items():
+        out[place_id]["open_reports"] = sorted(codes)
+    rows = session.execute(select(Confirmation.place_id, Confirmation.fact,
+                                  func.max(Confirmation.confirmed_at))
+                           .where(Confirmation.place_id.in_(ids))
+                           .group_by(Confirmation.place_id, Confirmation.fact))
+    for place_id, fact, last in rows:
+        out[place_id]["confirmed"][fact] = last.date().isoformat()
+    return out

@@ -120,6 +120,8 @@ def file_report(session: Session, *, place_id: int, client: Client, type: str,  
     store.insert_details(session, report_id, draft)
     if cleaned is not None:
         store.insert_photo(session, report_id, cleaned.data, cleaned.width, cleaned.height)
+    if primary is None:  # a new open problem: copies following the changes feed see it
+        store.touch_place(session, place.id)
     return Filed(receipt, "received", new=True)
 
 
@@ -139,8 +141,12 @@ def confirm(session: Session, *, place_id: int, client: Client, facts: Sequence[
             raise InvalidInput("facts must be a list of text", field="facts")
         wanted.extend(facts_of(place.amenities) if fact == "all"
                       else [check_fact(fact, place.amenities)])
-    return store.insert_confirmations(session, place.id, list(dict.fromkeys(wanted)),
-                                      client.hash, client.day)
+    added = store.insert_confirmations(session, place.id, list(dict.fromkeys(wanted)),
+                                       client.hash, client.day)
+    if added and store.confirmations_today(session, place.id, client.day) == added:
+        # The first confirmation of the day moves the facts' dates: tell the changes feed.
+        store.touch_place(session, place.id)
+    return added
 
 
 def check_in(session: Session, *, place_id: int, now: datetime, purpose: str | None = None) -> None:
@@ -310,6 +316,7 @@ def moderate(session: Session, moderator: Moderator, report_id: int, action: str
         store.log_action(session, report_id=report.id, actor=moderator.name,
                          actor_id=moderator.id, action="publish_photo")
     store.set_report_state(session, [report.id], **values)
+    store.touch_place(session, report.place_id)
     store.log_action(session, report_id=report.id, actor=moderator.name, actor_id=moderator.id,
                      action=action, public_reason=public_reason, detail=detail)
     return status

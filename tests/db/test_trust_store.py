@@ -264,3 +264,22 @@ def test_migration_vocabularies_match_the_code(db: Session) -> None:
         "WHERE conrelid = 'trust_reports'::regclass")).all())
     assert all(f"'{a}'" in checks["trust_amenity_known"] for a in AMENITIES)
     assert all(f"'{t}'" in checks["trust_type_known"] for t in REPORT_TYPE_CODES)
+
+
+def test_trust_changes_move_the_place_in_the_changes_feed(db: Session) -> None:
+    place = station(db)
+    db.execute(text("UPDATE places SET updated_at = now() - interval '1 day' WHERE id = :i"),
+               {"i": place})
+
+    def updated() -> datetime:
+        return db.scalar(select(Place.updated_at).where(Place.id == place))
+
+    first = updated()
+    trust.confirm(db, place_id=place, client=client(db), facts=["hours"])
+    second = updated()
+    assert second > first
+    filed = trust.file_report(db, place_id=place, client=client(db), type="locked")
+    flags = store.trust_flags(db, [place])[place]
+    assert flags["open_reports"] == ["locked"] and "hours" in flags["confirmed"]
+    trust.moderate(db, ADMIN, store.report_by_receipt(db, filed.receipt).id, "fix", now=NOW)
+    assert store.trust_flags(db, [place])[place]["open_reports"] == []
