@@ -83,7 +83,7 @@ def wants_html() -> bool:
     """HTML when ``f=html``, JSON when ``f=json``; else what the Accept header prefers."""
     f = request.args.get("f")
     if f is not None:
-        if f not in ("json", "html", "geojson"):
+        if f not in ("json", "html"):
             raise InvalidInput(f"f {f[:20]!r} is not served; use json or html", field="f")
         return f == "html"
     best = request.accept_mimetypes.best_match([GEOJSON, JSON, HTML])
@@ -279,7 +279,8 @@ def items(cid: str) -> ResponseReturnValue:
     updated = parse_datetime(args.get("datetime"))
     kinds = list_param("kind", tuple(COLLECTIONS[1:]))
     if cid != ALL_PLACES:
-        kinds = (cid,) if not kinds or cid in kinds else ("__none__",)
+        # A kind's collection holds that kind only; kind= can narrow, not widen it.
+        kinds = (cid,) if not kinds or cid in kinds else ("-no-such-kind-",)
     where = FeatureFilter(
         kinds=kinds, statuses=list_param("status", STATUSES),
         amenities=list_param("amenity", AMENITIES),

@@ -7,7 +7,7 @@ caller writes them in the CRS's axis order.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -217,9 +217,3 @@ def tombstones_since(session: Session, since: datetime, *, until: datetime | Non
                      limit: int = 500) -> list[dict[str, Any]]:
     """Return places deleted after ``since`` (and up to ``until``): id, kind, deleted_at."""
     return _rows(session, TOMBSTONES_SQL, {"since": since, "until": until, "limit": int(limit)})
-
-
-def statuses_present(session: Session) -> Sequence[str]:
-    """Return the statuses that occur, for the data page."""
-    return [r["status"] for r in _rows(
-        session, select(Place.status).distinct().order_by(Place.status), {})]

@@ -318,3 +318,12 @@ def test_geojson_carries_names_as_data(client: FlaskClient, db: Session) -> None
     body = client.get(f"/ogc/collections/places/items/{place_id}").get_json()
     assert body["properties"]["name"] == "<img src=x onerror=alert(1)>"
     assert math.isclose(body["geometry"]["coordinates"][0], 101.78)
+
+
+def test_a_kind_collection_can_be_narrowed_not_widened(client: FlaskClient, db: Session) -> None:
+    station = add_place(db, 101.78, 36.62, kind="station")
+    add_place(db, 101.79, 36.62, kind="driver_home")
+    narrowed = client.get("/ogc/collections/station/items?kind=station,driver_home").get_json()
+    assert [f["id"] for f in narrowed["features"]] == [station]
+    other = client.get("/ogc/collections/station/items?kind=driver_home").get_json()
+    assert other["features"] == [] and other["numberMatched"] == 0
