@@ -10,6 +10,7 @@ from geo.errors import InvalidInput
 from geo.places import KINDS
 from web.db import session
 from web.params import int_param
+from web.trust import problem_badges
 
 bp = Blueprint("directory", __name__)
 PER_PAGE = 100
@@ -45,4 +46,5 @@ def index() -> ResponseReturnValue:
         kind=kind,
         kinds=KINDS,
         any_demo=any(r["is_demo"] for r in rows),
+        badges=problem_badges([r["id"] for r in rows]),
     )

@@ -394,6 +394,13 @@ def place_panel(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def problem_badges(place_ids: list[int]) -> dict[int, list[str]]:
+    """Return the open problems of listed places in words, for badges in lists."""
+    found = store.open_problem_counts(session(), place_ids)
+    return {pid: [problem_words(*(code.split(":", 1) if ":" in code else (code, None)))
+                  for code in sorted(codes)] for pid, codes in found.items()}
+
+
 def _back_to_place(place_id: int, done: str) -> ResponseReturnValue:
     return redirect(url_for("finder.place", place_id=place_id, done=done) + "#trust")
 

@@ -315,3 +315,13 @@ def test_cli_prints_a_districts_posters(runner, yitu_cli, db: Session, tmp_path)
     refused = runner.invoke(yitu_cli, ["trust", "posters", "--district", "630103", "--out",
                                        str(out)])
     assert refused.exit_code != 0 and "--base-url" in refused.output
+
+
+def test_open_problems_badge_in_the_directory(client: FlaskClient, db: Session) -> None:
+    place = station(db)
+    quiet = station(db, station_no="XN-W-09", name="安静驿站")
+    client.post(f"/api/v1/places/{place}/reports", json={"type": "closed_in_hours"})
+    html = client.get("/places?lang=zh").get_data(as_text=True)
+    item = html.split(f'href="/places/{place}"')[1].split("</li>")[0]
+    assert "有人报告：开放时间内关闭" in item
+    assert "problem-badge" not in html.split(f'href="/places/{quiet}"')[1].split("</li>")[0]
