@@ -83,7 +83,10 @@ def serve(database_url: str, engine: Engine, *, n: int = 300,
     finally:
         server.shutdown()
         thread.join(timeout=10)
-        app.extensions["yitu.db"].engine.dispose()
+        database = app.extensions["yitu.db"]
+        for pool in (database.engine, getattr(database, "batch_engine", None)):
+            if pool is not None:
+                pool.dispose()
         delete_places(engine)
 
 
