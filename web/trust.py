@@ -258,6 +258,16 @@ def _file(place_id: int, values: Any, photo: bytes | None) -> service.Filed:
                                  mb=int(settings("TRUST_MAX_PHOTO_BYTES")) // 2**20))
 
 
+def is_form() -> bool:
+    """True when the body is an HTML form (urlencoded or multipart), not JSON."""
+    return request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded")
+
+
+def _request_values() -> Any:
+    """The form, or the JSON object, of an API request."""
+    return request.form if is_form() else _json_body()
+
+
 def _json_body() -> dict[str, Any]:
     if not request.content_length and not request.data:
         return {}
@@ -311,8 +321,7 @@ def api_report(place_id: int) -> ResponseReturnValue:
     """File a problem report (JSON, or multipart with a photo); answer its receipt."""
     limit_request_size()
     check_limits(place_id)
-    is_form = request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded")
-    values: Any = request.form if is_form else json_report_values(_json_body())
+    values: Any = request.form if is_form() else json_report_values(_json_body())
     if honeypot_filled(values):
         # Bots get a receipt-shaped answer and nothing is stored.
         return jsonify({"receipt": new_receipt(), "status": "received"}), 201
@@ -330,10 +339,10 @@ def api_confirm(place_id: int) -> ResponseReturnValue:
     """Confirm facts of a place: ``{"facts": ["all"]}`` or ``["hours", "amenity:water"]``."""
     limit_request_size()
     check_limits(place_id)
-    body = _json_body()
+    body = _request_values()
     if honeypot_filled(body):
         return jsonify({"new": 0}), 201
-    facts = body.get("facts", ["all"])
+    facts = (body.getlist("facts") or ["all"]) if is_form() else body.get("facts", ["all"])
     if not isinstance(facts, list):
         raise InvalidInput("facts must be a list", field="facts")
     added = service.confirm(session(), place_id=place_id, client=client(), facts=facts)
@@ -346,8 +355,8 @@ def api_checkin(place_id: int) -> ResponseReturnValue:
     """Count a visit: ``{"purpose": "water"}`` (optional); nothing personal is kept."""
     limit_request_size()
     check_limits(place_id)
-    body = _json_body()
-    purpose = body.get("purpose")
+    body = _request_values()
+    purpose = body.get("purpose") or None
     if purpose is not None and not isinstance(purpose, str):
         raise InvalidInput("purpose must be text", field="purpose")
     if not honeypot_filled(body):

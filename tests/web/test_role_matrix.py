@@ -52,7 +52,8 @@ def only(*roles: str, ok: int = 200, anonymous: int = 302) -> dict[str, int]:
 
 @pytest.fixture
 def app_config(app_config: dict[str, object]) -> dict[str, object]:
-    return {**app_config, "HOUSEHOLD_KEY": KEY_TEXT}
+    # Every visitor posts from 127.0.0.1: lift the workers' per-client limit for the matrix.
+    return {**app_config, "HOUSEHOLD_KEY": KEY_TEXT, "TRUST_RATE_LIMIT_CLIENT": "1000 per minute"}
 
 
 def policy(place_id: int, household_id: str) -> dict[str, list[Expect]]:
@@ -80,6 +81,29 @@ def policy(place_id: int, household_id: str) -> dict[str, list[Expect]]:
         "api.openapi_json": [Expect("GET", "/api/v1/openapi.json", everyone())],
         "api.docs": [Expect("GET", "/api/v1/docs", everyone())],
         "static": [Expect("GET", "/static/css/yitu.css", everyone())],
+        # Workers' reports, confirmations, check-ins, receipts, QR links (issue 10): public.
+        "trust.api_report": [Expect("POST", f"/api/v1/places/{p}/reports", everyone(400),
+                                    {"type": "no-such-type"})],
+        "trust.api_confirm": [Expect("POST", f"/api/v1/places/{p}/confirmations",
+                                     everyone(201))],
+        "trust.api_checkin": [Expect("POST", f"/api/v1/places/{p}/checkins", everyone(201))],
+        "trust.api_receipt": [Expect("GET", "/api/v1/reports/ABCDEFGHJK", everyone(404))],
+        "trust.confirm_form": [Expect("POST", f"/places/{p}/confirm", everyone(302))],
+        "trust.checkin_form": [Expect("POST", f"/places/{p}/checkin", everyone(302))],
+        "trust.report_form": [Expect("GET", f"/places/{p}/report", everyone())],
+        "trust.receipt_page": [Expect("GET", "/reports/ABCDEFGHJK", everyone(404))],
+        "trust.public_photo": [Expect("GET", "/reports/ABCDEFGHJK/photo.jpg", everyone(404))],
+        "trust.short_link": [Expect("GET", "/s/NO-SUCH-STATION", everyone(404))],
+        "trust.short_place_link": [Expect("GET", f"/p/{p}", everyone(302))],
+        "trust.poster": [Expect("GET", f"/places/{p}/poster.svg", everyone())],
+        # Moderation of workers' reports: admins.
+        "trust.queue_page": [Expect("GET", "/admin/trust/", only("admin"))],
+        "trust.moderate": [Expect("POST", "/admin/trust/reports/999999", only("admin", ok=404),
+                                  {"action": "fix"})],
+        "trust.private_photo": [Expect("GET", "/admin/trust/reports/999999/photo.jpg",
+                                       only("admin", ok=404))],
+        "trust.district_posters": [Expect("GET", "/admin/trust/posters/630199.pdf",
+                                          only("admin", ok=404))],
         # Accounts.
         "auth.login": [
             Expect("GET", "/auth/login", {**everyone(302), "anonymous": 200}),
@@ -134,6 +158,8 @@ def policy(place_id: int, household_id: str) -> dict[str, list[Expect]]:
                                            only("planner", "admin", ok=400))],
         "planner.sites_export": [Expect("GET", "/planner/sites.csv",
                                         only("planner", "admin", ok=400))],
+        "planner.checkins_export": [Expect("GET", "/planner/checkins.csv",
+                                           only("planner", "admin"))],
         # Auditors.
         "audit.index": [Expect("GET", "/audit/", only("auditor"))],
         # Last: logging out ends each visitor's session.
