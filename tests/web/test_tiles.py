@@ -6,8 +6,10 @@ import gzip
 import json
 from pathlib import Path
 
+import pyogrio
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo.opendata.tiles import amenity_mask, tile_of
@@ -92,6 +94,11 @@ def test_a_live_tile_equals_the_same_tile_in_the_pmtiles_archive(
             live = client.get(f"/tiles/places/{z}/{x}/{y}.mvt").data
             assert live and gzip.decompress(reader.get(z, x, y)) == live, z
         assert reader.get(13, 0, 0) is None
+    # Another client reads the archive: GDAL's PMTiles driver (GDAL >= 3.8, bundled by pyogrio).
+    frame = pyogrio.read_dataframe(archive, layer="places", ZOOM_LEVEL="13")
+    with_ids = db.execute(text("SELECT id FROM places WHERE status <> 'closed'")).scalars()
+    assert sorted(frame["mvt_id"]) == sorted(with_ids)
+    assert (frame["count"] == 1).all()
 
 
 def test_export_pmtiles_command(runner, yitu_cli, db: Session, tmp_path: Path) -> None:  # noqa: ANN001
