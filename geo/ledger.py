@@ -10,16 +10,19 @@ the first data row is row 2; in JSON and GeoJSON the first item is row 1.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
 import math
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
+from xml.etree.ElementTree import ParseError
+
+from defusedxml import DefusedXmlException
 
 from geo.errors import LedgerError
 
@@ -31,6 +34,15 @@ T = TypeVar("T")
 GEOJSON_LON = "__geometry_lon__"
 GEOJSON_LAT = "__geometry_lat__"
 
+# CSV delimiters that may be guessed, in order of preference on a tie, with their names.
+DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+# Encodings tried in order, with the name the report gives them.  GB18030 is a
+# superset of GBK and GB2312, the encodings Excel on Chinese Windows writes.
+ENCODINGS = {"utf-8-sig": "UTF-8", "gb18030": "GB18030 (GBK)"}
+# What zipfile, openpyxl and defusedxml raise on a damaged or hostile workbook:
+# sizes or checksums that lie, entity bombs, malformed XML, missing parts.
+XLSX_FAILURES = (zipfile.BadZipFile, zlib.error, EOFError, KeyError, ValueError, ParseError)
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -38,12 +50,15 @@ class Limits:
 
     ``max_xlsx_ratio`` bounds how much an XLSX (a zip) may inflate: a 2.6 MB
     workbook that inflates to 469 MB is an XML bomb, not a ledger.
+    ``max_rejected`` stops an import after that many rejected rows (0: never),
+    so that a garbage file is refused in seconds, not validated to its end.
     """
 
     max_file_bytes: int = 64 * 1024 * 1024
     max_xlsx_inflated_bytes: int = 256 * 1024 * 1024
     max_xlsx_ratio: float = 120.0
     max_rows: int = 1_000_000
+    max_rejected: int = 1_000
 
 
 @dataclass(frozen=True)
@@ -63,6 +78,9 @@ class Report:
     """What happened to every row of one ledger.
 
     ``counts`` is filled by the database step (inserted, updated, unchanged).
+    ``detected`` says how the file was read (format, encoding, CSV delimiter);
+    ``stopped`` why reading stopped early, if it did.  ``rejected_rows`` is
+    kept up to date by :meth:`error`, so asking for it costs nothing.
     """
 
     source: str
@@ -72,19 +90,18 @@ class Report:
     columns: dict[str, str] = field(default_factory=dict)
     ignored_columns: list[str] = field(default_factory=list)
     dry_run: bool = False
+    detected: dict[str, str] = field(default_factory=dict)
+    stopped: str | None = None
+    rejected_rows: set[int] = field(default_factory=set, init=False)
 
     def error(self, row: int, code: str, message: str, **kw: Any) -> None:
         """Record a finding that rejects ``row``."""
         self.issues.append(Issue(row, "error", code, message, **kw))
+        self.rejected_rows.add(row)
 
     def warn(self, row: int, code: str, message: str, **kw: Any) -> None:
         """Record a finding that keeps ``row`` but deserves a look."""
         self.issues.append(Issue(row, "warning", code, message, **kw))
-
-    @property
-    def rejected_rows(self) -> set[int]:
-        """Row numbers with at least one error."""
-        return {i.row for i in self.issues if i.severity == "error"}
 
     @property
     def accepted(self) -> int:
@@ -103,6 +120,8 @@ class Report:
         return {
             "source": self.source,
             "dry_run": self.dry_run,
+            "detected": self.detected,
+            "stopped": self.stopped,
             "rows_read": self.rows_read,
             "accepted": self.accepted,
             "rejected": len(self.rejected_rows),
@@ -111,7 +130,11 @@ class Report:
             "issues_by_code": self.by_code(),
             "columns": self.columns,
             "ignored_columns": self.ignored_columns,
-            "issues": [asdict(i) for i in sorted(self.issues, key=lambda i: (i.row, i.severity))],
+            # vars(), not asdict(): an issue holds only scalars, and asdict's deep copy
+            # was most of a large report's cost.
+            "issues": [
+                dict(vars(i)) for i in sorted(self.issues, key=lambda i: (i.row, i.severity))
+            ],
         }
 
 
@@ -132,14 +155,29 @@ def detect_format(path: Path) -> str:
     return formats[suffix]
 
 
-def read_rows(path: Path, *, limits: Limits | None = None) -> Iterator[Row]:
+def read_rows(
+    path: Path, *, limits: Limits | None = None, detected: dict[str, str] | None = None
+) -> Iterator[Row]:
     """Yield ``(row_number, {column: value})`` for every data row of a ledger.
+
+    Parameters
+    ----------
+    path
+        The ledger file.
+    limits
+        Size bounds (default :class:`Limits`).  CSV and JSON rows are counted
+        before the first row is yielded, so an oversized file is refused before
+        any row is validated; XLSX rows are counted as they stream (the
+        inflation limit bounds that work).
+    detected
+        Filled with how the file is read: ``format``, and ``encoding`` and
+        ``delimiter`` where they apply.
 
     Raises
     ------
     LedgerError
-        When the file is missing, too large, an XML bomb, not decodable or
-        not the format its name says.
+        When the file is missing, too large, has too many rows, is an XML
+        bomb or a damaged zip, is not decodable or not the format its name says.
     """
     limits = limits or Limits()
     path = Path(path)
@@ -150,37 +188,63 @@ def read_rows(path: Path, *, limits: Limits | None = None) -> Iterator[Row]:
         raise LedgerError(
             f"{path.name} is {size / 1e6:.1f} MB; the limit is {limits.max_file_bytes / 1e6:.0f} MB"
         )
+    detected = {} if detected is None else detected
+    detected["format"] = detect_format(path)
     readers = {"csv": _csv_rows, "xlsx": _xlsx_rows, "geojson": _json_rows, "json": _json_rows}
-    for count, row in enumerate(readers[detect_format(path)](path, limits), start=1):
-        if count > limits.max_rows:
-            raise LedgerError(f"{path.name} has more than {limits.max_rows} rows; split it")
+    for count, row in enumerate(readers[detected["format"]](path, limits, detected), start=1):
+        check_row_count(count, path.name, limits)
         yield row
 
 
-def decode_text(data: bytes, name: str) -> str:
+def check_row_count(count: int, name: str, limits: Limits) -> None:
+    """Refuse a ledger with more than ``limits.max_rows`` data rows."""
+    if count > limits.max_rows:
+        raise LedgerError(
+            f"{name} has at least {count:,} data rows; a ledger may have at most "
+            f"{limits.max_rows:,}. Split it into files of at most {limits.max_rows:,} rows "
+            "and import each"
+        )
+
+
+def decode_text(data: bytes, name: str) -> tuple[str, str]:
     """Decode ledger bytes as UTF-8 (with or without BOM), else GB18030.
 
-    GB18030 is a superset of GBK and GB2312, the encodings Excel on Chinese
-    Windows writes.
+    Returns
+    -------
+    ``(text, name of the encoding)``.
     """
-    for encoding in ("utf-8-sig", "gb18030"):
+    for encoding, label in ENCODINGS.items():
         try:
-            return data.decode(encoding)
+            return data.decode(encoding), label
         except UnicodeDecodeError:
             continue
     raise LedgerError(f"{name}: text is neither UTF-8 nor GBK/GB18030; save it as UTF-8 CSV")
 
 
-def _csv_rows(path: Path, limits: Limits) -> Iterator[Row]:
-    text = decode_text(path.read_bytes(), path.name)
-    dialect: type[csv.Dialect] | csv.Dialect = csv.excel
-    # A one-column file has no delimiter to sniff; the excel dialect reads it.
-    with contextlib.suppress(csv.Error):
-        dialect = csv.Sniffer().sniff(text[:8192], delimiters=",;\t|")
-    reader = csv.reader(io.StringIO(text), dialect)
+def guess_delimiter(text: str) -> str:
+    """Return the delimiter that splits the header into the most fields (comma on a tie).
+
+    Only the delimiter is guessed.  Quoting is always RFC 4180's (double
+    quotes, doubled inside a field): guessing the quote character as well let
+    one apostrophe in a name (``Workers' Home``) change how the whole file
+    was read.
+    """
+    head = text[:65536]
+    return max(DELIMITERS, key=lambda d: len(next(csv.reader(io.StringIO(head), delimiter=d), [])))
+
+
+def _csv_rows(path: Path, limits: Limits, detected: dict[str, str]) -> Iterator[Row]:
+    text, detected["encoding"] = decode_text(path.read_bytes(), path.name)
+    delimiter = guess_delimiter(text)
+    detected["delimiter"] = DELIMITERS[delimiter]
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     header = next(reader, None)
     if not header:
         raise LedgerError(f"{path.name} is empty; expected a header row and data rows")
+    # Counting first (in C, nothing validated) refuses an oversized file in a second or two.
+    records = csv.reader(io.StringIO(text), delimiter=delimiter)
+    filled = sum(1 for values in records if any(map(str.strip, values)))
+    check_row_count(filled - 1, path.name, limits)
     names = [h.strip() for h in header]
     for number, values in enumerate(reader, start=2):
         if any(v.strip() for v in values):
@@ -203,11 +267,35 @@ def check_zip_inflation(path: Path, limits: Limits) -> None:
         )
 
 
-def _xlsx_rows(path: Path, limits: Limits) -> Iterator[Row]:
-    import defusedxml  # noqa: F401  (openpyxl parses with defusedxml when it is importable)
+def xlsx_failure(name: str, exc: Exception) -> LedgerError:
+    """Return the error for a workbook that zipfile, openpyxl or defusedxml could not read."""
+    cause = exc.__cause__ or exc  # openpyxl wraps what the XML parser raised in a ValueError
+    if isinstance(cause, DefusedXmlException):
+        why = "its XML declares entities or a DTD, which a workbook never needs (an XML bomb?)"
+    elif isinstance(cause, zipfile.BadZipFile | zlib.error | EOFError):
+        why = "its zip archive is damaged: the sizes or checksums it declares do not match its data"
+    else:
+        why = "its contents are not a valid workbook"
+    return LedgerError(
+        f"{name} cannot be read as an .xlsx workbook: {why}. Nothing was imported; expected a "
+        "workbook saved by Excel or WPS. Open it there and save it again, or export it as UTF-8 CSV"
+    )
+
+
+def _xlsx_rows(path: Path, limits: Limits, detected: dict[str, str]) -> Iterator[Row]:
+    check_zip_inflation(path, limits)
+    try:
+        yield from _sheet_rows(path)
+    except LedgerError:
+        raise
+    except XLSX_FAILURES as exc:
+        raise xlsx_failure(path.name, exc) from exc
+
+
+def _sheet_rows(path: Path) -> Iterator[Row]:
+    # openpyxl parses with defusedxml because it is importable (imported above).
     from openpyxl import load_workbook
 
-    check_zip_inflation(path, limits)
     workbook = load_workbook(path, read_only=True, data_only=True)
     try:
         rows = workbook.worksheets[0].iter_rows(values_only=True)
@@ -225,13 +313,16 @@ def _xlsx_rows(path: Path, limits: Limits) -> Iterator[Row]:
         workbook.close()
 
 
-def _json_rows(path: Path, limits: Limits) -> Iterator[Row]:
+def _json_rows(path: Path, limits: Limits, detected: dict[str, str]) -> Iterator[Row]:
+    text, detected["encoding"] = decode_text(path.read_bytes(), path.name)
     try:
-        document = json.loads(decode_text(path.read_bytes(), path.name))
+        document = json.loads(text)
     except json.JSONDecodeError as exc:
         raise LedgerError(f"{path.name}: not valid JSON ({exc.msg} at line {exc.lineno})") from exc
     if isinstance(document, dict) and document.get("type") == "FeatureCollection":
-        yield from _feature_rows(document.get("features") or [])
+        features = document.get("features") or []
+        check_row_count(len(features), path.name, limits)
+        yield from _feature_rows(features)
         return
     items = document.get("data") if isinstance(document, dict) else document
     if not isinstance(items, list):
@@ -239,6 +330,7 @@ def _json_rows(path: Path, limits: Limits) -> Iterator[Row]:
             f"{path.name}: expected a GeoJSON FeatureCollection, a list of objects, "
             'or {"data": [...]}'
         )
+    check_row_count(len(items), path.name, limits)
     for number, item in enumerate(items, start=1):
         yield number, item if isinstance(item, dict) else {"__not_an_object__": item}
 
@@ -339,11 +431,17 @@ def parse_mapping_option(pairs: Sequence[str]) -> dict[str, str]:
 
 
 def parse_all(
-    rows: Iterable[Row], parse: Callable[[int, dict[str, Any]], T | None], report: Report
+    rows: Iterable[Row],
+    parse: Callable[[int, dict[str, Any]], T | None],
+    report: Report,
+    *,
+    max_rejected: int = 0,
 ) -> list[tuple[int, T]]:
     """Run ``parse`` on every row, counting rows; keep ``(row_number, result)`` of the accepted.
 
     ``parse`` returns None for a rejected row (having written why to ``report``).
+    After ``max_rejected`` rejected rows (0: never) reading stops and
+    ``report.stopped`` says so; the caller must then write nothing.
 
     Raises
     ------
@@ -356,6 +454,13 @@ def parse_all(
         result = parse(number, raw)
         if result is not None:
             accepted.append((number, result))
+        elif max_rejected and len(report.rejected_rows) >= max_rejected:
+            report.stopped = (
+                f"stopped at row {number} after {max_rejected:,} rejected rows: the rest of the "
+                "file was not read and nothing was written. Fix the rejected rows listed in the "
+                "report, or allow more with --max-rejected, and import again"
+            )
+            break
     if report.rows_read == 0:
         raise LedgerError(f"{report.source}: the ledger has no data rows")
     return accepted

@@ -200,7 +200,6 @@ class RowParser:
         assert self.mapping is not None  # noqa: S101  (set just above; narrows the type)
         row = {self.mapping[h]: v for h, v in raw.items() if h in self.mapping}
         name = text_or_none(row.get("name"))
-        errors_before = len(self.report.rejected_rows)
         if not name:
             self.report.error(
                 number, "name_missing", "name is missing; every place needs a name", field="name"
@@ -208,7 +207,7 @@ class RowParser:
         lonlat = self.coordinates(number, row, name)
         kind = self.kind(number, row, name)
         status = self.status(number, row, name)
-        if len(self.report.rejected_rows) > errors_before or not name or not lonlat:
+        if number in self.report.rejected_rows or not name or not lonlat:
             return None
         assert kind and status  # noqa: S101  (None only with an error recorded above)
         return self.record(number, row, name=name, lonlat=lonlat, kind=kind, status=status)
@@ -376,14 +375,15 @@ class RowParser:
 
 
 def parse_places(
-    rows: Iterable[Row], options: ImportOptions, report: Report
+    rows: Iterable[Row], options: ImportOptions, report: Report, *, max_rejected: int = 0
 ) -> list[tuple[int, PlaceRecord]]:
     """Validate every row; return ``(row_number, record)`` for the accepted ones.
 
     Coordinates in the records are still in ``options.crs``; call
-    :func:`finish_places` to convert and locate them.
+    :func:`finish_places` to convert and locate them.  After ``max_rejected``
+    rejected rows (0: never) reading stops and ``report.stopped`` says so.
     """
-    return parse_all(rows, RowParser(options, report).parse, report)
+    return parse_all(rows, RowParser(options, report).parse, report, max_rejected=max_rejected)
 
 
 def finish_places(
@@ -405,7 +405,9 @@ def finish_places(
     located = assign_districts(lon, lat)
     located = located.astype(object).where(located.notna(), None)  # NaN -> None
     finished = []
-    for i, ((number, record), official) in enumerate(zip(rows, located.to_dict("records"), strict=True)):
+    for i, ((number, record), official) in enumerate(
+        zip(rows, located.to_dict("records"), strict=True)
+    ):
         record = replace(
             record,
             lon=float(lon[i]),

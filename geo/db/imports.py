@@ -184,13 +184,18 @@ def import_ledger(
     """Read, validate and write one ledger inside the session's transaction.
 
     Rejected rows are reported, never written; the caller commits, or rolls
-    back for a dry run.  ``progress`` receives the number of rows handled
-    since its last call (read, then written).
+    back for a dry run.  After ``limits.max_rejected`` rejected rows reading
+    stops and nothing is written (``report.stopped`` says so).  ``progress``
+    receives the number of rows handled since its last call (read, then written).
     """
+    limits = limits or Limits()
     report = Report(source=str(path), dry_run=dry_run)
-    parsed = parse_places(counted(read_rows(path, limits=limits), progress), options, report)
-    rows = finish_places(parsed, report)
-    write_places(session, rows, report, dry_run=dry_run, progress=progress)
+    rows = counted(read_rows(path, limits=limits, detected=report.detected), progress)
+    parsed = parse_places(rows, options, report, max_rejected=limits.max_rejected)
+    if not report.stopped:
+        write_places(
+            session, finish_places(parsed, report), report, dry_run=dry_run, progress=progress
+        )
     return report
 
 

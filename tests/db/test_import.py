@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
+import struct
 import subprocess
 import sys
 import time
+import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from click.testing import Result
 from flask.testing import FlaskCliRunner
+from openpyxl import Workbook
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
@@ -132,6 +138,7 @@ def test_rejected_rows_are_reported_and_the_rest_imported(
     result = runner.invoke(yitu_cli, ["import", "places", str(ledger), "--crs", "wgs84"])
     assert result.exit_code == 0
     assert "swapped" in result.output and "1 rejected" in result.output
+    assert "read as format csv, encoding UTF-8, delimiter comma" in result.output
     assert places_count(db, "mixed.csv") == 1
 
 
@@ -204,3 +211,95 @@ def test_csv_export_neutralises_formulas(
     body = out.read_text(encoding="utf-8-sig")
     assert "'=HYPERLINK" in body and "'@SUM(A1)" in body
     assert ",=HYPERLINK" not in body and '"=HYPERLINK' not in body
+
+
+def test_garbage_ledger_stops_after_max_rejected_rows_and_writes_nothing(
+    runner: FlaskCliRunner, yitu_cli, db: Session, tmp_path: Path
+) -> None:
+    ledger = tmp_path / "garbage.csv"
+    body = "名称,经度,纬度\n好驿站,113.64,34.75\n" + "垃圾,东,北\n" * 50_000
+    ledger.write_text(body, encoding="utf-8")
+    # One good row, then garbage: row 2 is accepted, rows 3.. are rejected.
+    for extra, limit in ((["--max-rejected", "10"], 10), (["--dry-run"], 1000)):
+        report_path = tmp_path / f"r{limit}.json"
+        args = ["import", "places", str(ledger), "--crs", "wgs84", "--report", str(report_path)]
+        result = runner.invoke(yitu_cli, [*args, *extra], catch_exceptions=False)
+        assert result.exit_code == 1, result.output
+        assert f"garbage.csv: stopped at row {limit + 2} after {limit:,} rejected rows" in (
+            result.output
+        )
+        report = json.loads(report_path.read_text())
+        assert (report["rows_read"], report["rejected"], report["counts"]) == (limit + 1, limit, {})
+        assert "nothing was written" in report["stopped"]
+        assert places_count(db, "garbage.csv") == 0
+
+
+def good_workbook(path: Path) -> Path:
+    book = Workbook()
+    book.active.append(["名称", "经度", "纬度"])
+    book.active.append(["驿站X", 113.64, 34.75])
+    book.save(path)
+    return path
+
+
+def lie_about_sizes(path: Path) -> None:
+    """Make the zip declare its sheet 100 bytes long, in both of its headers."""
+    data = bytearray(path.read_bytes())
+    for found in re.finditer(re.escape(b"xl/worksheets/sheet1.xml"), bytes(data)):
+        # (name offset, size offset) in a local file header and a central directory entry
+        for name_at, size_at in ((30, 22), (46, 24)):
+            header = found.start() - name_at
+            if data[header : header + 2] == b"PK":
+                struct.pack_into("<I", data, header + size_at, 100)
+    path.write_bytes(data)
+
+
+def plant_entity_bomb(path: Path) -> None:
+    """Rewrite the workbook with a billion-laughs DOCTYPE at the top of its sheet."""
+    bomb = b'<!DOCTYPE w [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+    with zipfile.ZipFile(path) as source:
+        parts = {info.filename: source.read(info) for info in source.infolist()}
+    sheet = parts["xl/worksheets/sheet1.xml"]
+    parts["xl/worksheets/sheet1.xml"] = bomb + re.sub(rb"^<\?xml[^>]*\?>", b"", sheet)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+        for name, body in parts.items():
+            target.writestr(name, body)
+
+
+@pytest.mark.parametrize(
+    ("spoil", "needle"),
+    [(lie_about_sizes, "zip archive is damaged"), (plant_entity_bomb, "declares entities")],
+)
+def test_hostile_workbook_is_a_clear_error_and_writes_nothing(
+    runner: FlaskCliRunner,
+    yitu_cli,
+    db: Session,
+    tmp_path: Path,
+    spoil: Callable[[Path], None],
+    needle: str,
+) -> None:
+    ledger = good_workbook(tmp_path / "hostile.xlsx")
+    spoil(ledger)
+    args = ["import", "places", str(ledger), "--crs", "wgs84"]
+    result = runner.invoke(yitu_cli, args, catch_exceptions=False)
+    assert result.exit_code == 1
+    assert "hostile.xlsx cannot be read as an .xlsx workbook" in result.output
+    assert needle in result.output and "Traceback" not in result.output
+    assert places_count(db, "hostile.xlsx") == 0
+
+
+def test_statement_timeout_is_a_clear_error_and_writes_nothing(
+    runner: FlaskCliRunner, yitu_cli, db: Session, engine: Engine, tmp_path: Path
+) -> None:
+    ledger = tmp_path / "slow.csv"
+    ledger.write_text("名称,经度,纬度\n驿站,113.64,34.75\n", encoding="utf-8")
+    # lock_timeout only keeps the test from hanging should the importer lift its statement timeout.
+    db.execute(text("SET LOCAL statement_timeout = '300ms'; SET LOCAL lock_timeout = '10s'"))
+    with engine.connect() as other:  # holds the table, so the import waits past its timeout
+        other.execute(text("LOCK TABLE places IN ACCESS EXCLUSIVE MODE"))
+        args = ["import", "places", str(ledger), "--crs", "wgs84"]
+        result = runner.invoke(yitu_cli, args, catch_exceptions=False)
+    assert result.exit_code == 1
+    assert "slow.csv: the database cancelled the import" in result.output
+    assert "statement timeout; nothing was written" in result.output
+    assert places_count(db, "slow.csv") == 0

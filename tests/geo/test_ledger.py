@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -35,8 +36,8 @@ def write(tmp_path: Path, name: str, text: str, encoding: str = "utf-8") -> Path
 
 def parse(path: Path, options: ImportOptions = OPTIONS) -> tuple[list, Report]:
     report = Report(source=path.name)
-    rows = finish_places(parse_places(read_rows(path), options, report), report)
-    return rows, report
+    rows = read_rows(path, detected=report.detected)
+    return finish_places(parse_places(rows, options, report), report), report
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gbk", "gb18030"])
@@ -205,8 +206,18 @@ def test_empty_and_unknown_files(tmp_path: Path) -> None:
         parse(write(tmp_path, "b.csv", HEADER))
 
 
-@pytest.mark.parametrize("written", ["2024-03-05", "2024/3/5", "2024.3.5", "2024年3月5日",
-                                     "2024-03-05 10:00:00", "2024年3月5日 10:00", "2024-03-05T10:00"])
+@pytest.mark.parametrize(
+    "written",
+    [
+        "2024-03-05",
+        "2024/3/5",
+        "2024.3.5",
+        "2024年3月5日",
+        "2024-03-05 10:00:00",
+        "2024年3月5日 10:00",
+        "2024-03-05T10:00",
+    ],
+)
 def test_verified_dates_in_ledger_spellings(written: str) -> None:
     from datetime import date
 
@@ -214,3 +225,79 @@ def test_verified_dates_in_ledger_spellings(written: str) -> None:
     assert parse_date("  ") is None
     with pytest.raises(ValueError):
         parse_date("last spring")
+
+
+def test_apostrophes_do_not_change_how_a_csv_is_quoted(tmp_path: Path) -> None:
+    text = (
+        "名称,英文名称,经度,纬度\n"
+        '"TPL {{7*191}} end",Workers\' Home,113.64,34.75\n'
+        'TPL2 {{ \'q\' }},"Drivers\' ""Rest""",113.65,34.76\n'
+    )
+    rows, report = parse(write(tmp_path, "a.csv", text))
+    assert [(r.name, r.name_en) for _, r in rows] == [
+        ("TPL {{7*191}} end", "Workers' Home"),
+        ("TPL2 {{ 'q' }}", 'Drivers\' "Rest"'),
+    ]
+    assert report.detected == {"format": "csv", "encoding": "UTF-8", "delimiter": "comma"}
+
+
+@pytest.mark.parametrize(
+    ("delimiter", "named", "encoding", "label"),
+    [
+        (";", "semicolon", "utf-8-sig", "UTF-8"),
+        ("\t", "tab", "gbk", "GB18030 (GBK)"),
+        ("|", "pipe", "utf-8", "UTF-8"),
+    ],
+)
+def test_only_the_delimiter_is_guessed_and_it_is_reported(
+    tmp_path: Path, delimiter: str, named: str, encoding: str, label: str
+) -> None:
+    text = delimiter.join(["名称", "地址", "经度", "纬度"]) + "\n"
+    text += delimiter.join(["驿站'一'", f'"路{delimiter}1号"', "113.64", "34.75"]) + "\n"
+    rows, report = parse(write(tmp_path, "a.csv", text, encoding))
+    assert [(r.name, r.address) for _, r in rows] == [("驿站'一'", f"路{delimiter}1号")]
+    assert report.detected == {"format": "csv", "encoding": label, "delimiter": named}
+
+
+def test_too_many_rows_are_refused_before_the_first_row_is_validated(tmp_path: Path) -> None:
+    # The documented maximum is 1,000,000 rows; one more is refused at once, not after parsing.
+    path = write(tmp_path, "big.csv", "名称\n" + "驿站\n" * 1_000_001)
+    with pytest.raises(LedgerError, match="at most 1,000,000"):
+        next(read_rows(path))
+    items = [{"name": "驿站"}] * 4
+    path = write(tmp_path, "big.json", json.dumps(items, ensure_ascii=False))
+    with pytest.raises(LedgerError, match="at most 3"):
+        next(read_rows(path, limits=Limits(max_rows=3)))
+
+
+def traced_lines(rows: int) -> int:
+    """Count the Python lines run to validate ``rows`` rejected rows (work, not time)."""
+    garbage = [(n, {"名称": "", "经度": "东", "纬度": "北"}) for n in range(2, rows + 2)]
+    report = Report(source="garbage")
+    lines = 0
+
+    def trace(_frame: object, event: str, _arg: object) -> object:
+        nonlocal lines
+        lines += event == "line"
+        return trace
+
+    previous = sys.gettrace()
+    sys.settrace(trace)
+    try:
+        parse_places(garbage, OPTIONS, report)
+    finally:
+        sys.settrace(previous)
+    assert len(report.rejected_rows) == rows
+    return lines
+
+
+def test_validation_work_grows_linearly_with_rejected_rows() -> None:
+    assert traced_lines(1000) < 2.1 * traced_lines(500)
+
+
+def test_parsing_stops_after_max_rejected_rows() -> None:
+    garbage = [(n, {"名称": "", "经度": "113.6", "纬度": "34.7"}) for n in range(2, 50_002)]
+    report = Report(source="garbage")
+    assert parse_places(garbage, OPTIONS, report, max_rejected=1000) == []
+    assert (report.rows_read, len(report.rejected_rows)) == (1000, 1000)
+    assert report.stopped and report.stopped.startswith("stopped at row 1001 after 1,000 rejected")

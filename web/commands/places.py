@@ -6,12 +6,15 @@ import sys
 from pathlib import Path
 
 import click
+import psycopg
+from psycopg.errors import QueryCanceled
+from sqlalchemy.exc import DBAPIError
 
 from geo.db.catalog import EXPORT_COLUMNS, PlaceFilter, iter_places
 from geo.db.imports import import_ledger
 from geo.errors import GeoError
 from geo.export import feature, write_csv, write_geojson, write_xlsx
-from geo.ledger import parse_mapping_option
+from geo.ledger import Limits, parse_mapping_option
 from geo.place_rows import ImportOptions
 from geo.places import KINDS, SOURCE_CRSES
 from web.commands.groups import exports, imports
@@ -49,6 +52,13 @@ from web.db import session
 )
 @click.option("--dry-run", is_flag=True, help="Validate and report; write nothing.")
 @click.option(
+    "--max-rejected",
+    type=click.IntRange(min=0),
+    default=Limits.max_rejected,
+    show_default=True,
+    help="Stop after this many rejected rows and write nothing (0: read the whole file).",
+)
+@click.option(
     "--report",
     "report_path",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -61,6 +71,7 @@ def import_places(
     source: str | None,
     mapping: tuple[str, ...],
     dry_run: bool,
+    max_rejected: int,
     report_path: Path | None,
 ) -> None:
     """Import a ledger of places (CSV, XLSX, GeoJSON or JSON), all or nothing."""
@@ -70,14 +81,31 @@ def import_places(
         )
         db = session()
         with progress_bar(f"importing {file.name}") as advance:
-            report = import_ledger(db, file, options, dry_run=dry_run, progress=advance)
+            report = import_ledger(
+                db,
+                file,
+                options,
+                dry_run=dry_run,
+                progress=advance,
+                limits=Limits(max_rejected=max_rejected),
+            )
         if dry_run:
             db.rollback()
         else:
             db.commit()
     except GeoError as exc:
         fail(str(exc))
+    except (DBAPIError, psycopg.Error) as exc:  # COPY raises psycopg's own errors
+        if not isinstance(getattr(exc, "orig", exc), QueryCanceled):
+            raise
+        fail(
+            f"{file.name}: the database cancelled the import because one statement ran past "
+            "its statement timeout; nothing was written. Import the ledger in smaller files, "
+            "or ask the operator to allow imports a longer statement timeout"
+        )
     show_report(report, report_path=report_path)
+    if report.stopped:
+        fail(f"{file.name}: {report.stopped}")
 
 
 @exports.command("places")

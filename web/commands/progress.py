@@ -53,6 +53,8 @@ def show_report(report: Report, *, report_path: Path | None = None) -> None:
             console.print(
                 f"... and {len(issues) - SHOWN_ISSUES} more; write them all with --report FILE"
             )
+    if report.detected:
+        console.print("read as " + ", ".join(f"{k} {v}" for k, v in report.detected.items()))
     summary = report.to_dict()
     verb = "would write" if report.dry_run else "wrote"
     console.print(
