@@ -73,6 +73,7 @@ HOME_OF_ROLE: dict[str, str] = {
     "planner": "planner.index",
     "caseworker": "cases.index",
     "auditor": "audit.index",
+    "moderator": "trust.queue_page",
 }
 
 

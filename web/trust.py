@@ -46,11 +46,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from flask_login import current_user
 from limits import RateLimitItem, parse_many
 
 from geo.db import trust as store
 from geo.errors import InvalidInput, PlaceNotFound
-from geo.places import AMENITY_TERMS
+from geo.places.vocabulary import AMENITY_TERMS
 from geo.service import trust as service
 from geo.trust.freshness import FactFreshness
 from geo.trust.photos import MAX_PHOTO_BYTES, PhotoTooLarge
@@ -564,15 +565,16 @@ def poster(place_id: int, fmt: str) -> ResponseReturnValue:
 
 
 # ---------------------------------------------------------------------------
-# Moderation (admins)
+# Moderation (admins everywhere, moderators in their districts)
 
-admin_required = login_required_role("admin")
+moderator_required = login_required_role("admin", "moderator")
 
 
 def moderator() -> service.Moderator:
-    """The logged-in admin as a moderator of every district."""
+    """The logged-in user as a moderator: admins of every district, moderators of theirs."""
     who = actor()
-    return service.Moderator(who.name, who.id, None)
+    districts = None if current_user.role == "admin" else tuple(current_user.districts)
+    return service.Moderator(who.name, who.id, districts)
 
 
 def _district_param() -> str | None:
@@ -583,13 +585,15 @@ def _district_param() -> str | None:
 
 
 @bp.get("/admin/trust/")
-@admin_required
+@moderator_required
 def queue_page() -> ResponseReturnValue:
     """The moderation queue (most severe, then oldest), time to first action, stale places."""
     db = private_db.private_session()
     adcode = _district_param()
     who = moderator()
-    scoped = service.Moderator(who.name, who.id, (adcode,) if adcode else None)
+    if adcode and who.districts is not None and adcode not in who.districts:
+        abort(403)
+    scoped = service.Moderator(who.name, who.id, (adcode,) if adcode else who.districts)
     items = service.moderation_queue(db, scoped, statuses=("received", "confirmed"))
     stale_days = int(settings("TRUST_STALE_AFTER_DAYS"))
     stale = store.stale_places(db, before=now() - timedelta(days=stale_days),
@@ -603,7 +607,7 @@ def queue_page() -> ResponseReturnValue:
 
 
 @bp.post("/admin/trust/reports/<int:report_id>")
-@admin_required
+@moderator_required
 def moderate(report_id: int) -> ResponseReturnValue:
     """Apply a moderator's action to a report."""
     db = private_db.private_session()
@@ -620,7 +624,7 @@ def moderate(report_id: int) -> ResponseReturnValue:
 
 
 @bp.get("/admin/trust/reports/<int:report_id>/photo.jpg")
-@admin_required
+@moderator_required
 def private_photo(report_id: int) -> ResponseReturnValue:
     """A report's photo for moderators (audited)."""
     db = private_db.private_session()
@@ -632,11 +636,14 @@ def private_photo(report_id: int) -> ResponseReturnValue:
 
 
 @bp.get("/admin/trust/posters/<string:adcode>.pdf")
-@admin_required
+@moderator_required
 def district_posters(adcode: str) -> ResponseReturnValue:
     """Every poster of a district's stations, one page each, as one PDF."""
     if len(adcode) != 6 or not adcode.isdigit():
         raise InvalidInput("district must be a 6-digit adcode", field="district")
+    scope = moderator().districts
+    if scope is not None and adcode not in scope:
+        abort(403)
     places = store.places_of_district(session(), adcode)
     if not places:
         raise PlaceNotFound(_("No station in district %(code)s.", code=adcode))

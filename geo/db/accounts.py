@@ -38,14 +38,18 @@ from geo.errors import InvalidInput
 
 SCHEMA = "accounts"
 
-#: Application roles.  ``caseworker`` is scoped to districts (adcodes).
-ROLES: tuple[str, ...] = ("admin", "planner", "caseworker", "auditor")
+#: Application roles.  ``caseworker`` and ``moderator`` (workers' reports,
+#: issue 10) are scoped to districts (adcodes).
+ROLES: tuple[str, ...] = ("admin", "planner", "caseworker", "auditor", "moderator")
+#: Roles that work only in their own districts.
+DISTRICT_ROLES: tuple[str, ...] = ("caseworker", "moderator")
 
 ROLE_LABELS: dict[str, tuple[str, str]] = {
     "admin": ("管理员", "Administrator"),
     "planner": ("规划人员", "Planner"),
     "caseworker": ("帮扶工作人员", "Caseworker"),
     "auditor": ("审计人员", "Auditor"),
+    "moderator": ("审核员", "Moderator"),
 }
 
 
@@ -60,7 +64,7 @@ class User(Base):
             "array_to_string(districts, ',') ~ '^([0-9]{6}(,[0-9]{6})*)?$'",
             name="districts_are_adcodes",
         ),
-        CheckConstraint("role = 'caseworker' OR cardinality(districts) = 0",
+        CheckConstraint("role IN ('caseworker', 'moderator') OR cardinality(districts) = 0",
                         name="districts_only_for_caseworkers"),
         CheckConstraint("password_hash LIKE '$argon2id$%'", name="password_is_argon2id"),
         {"schema": SCHEMA},
@@ -118,18 +122,19 @@ def check_username(username: str) -> str:
 
 
 def check_role_districts(role: str, districts: Sequence[str]) -> tuple[str, ...]:
-    """Validate a role and its district list; caseworkers need at least one adcode."""
+    """Validate a role and its district list; caseworkers and moderators need an adcode."""
     if role not in ROLES:
         raise InvalidInput(f"role must be one of {', '.join(ROLES)}", field="role")
     cleaned = tuple(dict.fromkeys(d.strip() for d in districts if d.strip()))
     for adcode in cleaned:
         if len(adcode) != 6 or not adcode.isdigit():
             raise InvalidInput(f"district {adcode!r} is not a 6-digit adcode", field="district")
-    if role == "caseworker" and not cleaned:
-        raise InvalidInput("a caseworker needs at least one district (--district ADCODE)",
+    if role in DISTRICT_ROLES and not cleaned:
+        raise InvalidInput(f"a {role} needs at least one district (--district ADCODE)",
                            field="district")
-    if role != "caseworker" and cleaned:
-        raise InvalidInput("only caseworkers are scoped to districts", field="district")
+    if role not in DISTRICT_ROLES and cleaned:
+        raise InvalidInput("only caseworkers and moderators are scoped to districts",
+                           field="district")
     return cleaned
 
 

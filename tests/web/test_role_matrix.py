@@ -27,7 +27,7 @@ from tests.household_fixtures import (
     record,
 )
 
-WHO = ("anonymous", "admin", "planner", "caseworker", "auditor")
+WHO = ("anonymous", "admin", "planner", "caseworker", "auditor", "moderator")
 
 
 @dataclass(frozen=True)
@@ -52,8 +52,9 @@ def only(*roles: str, ok: int = 200, anonymous: int = 302) -> dict[str, int]:
 
 @pytest.fixture
 def app_config(app_config: dict[str, object]) -> dict[str, object]:
-    # Every visitor posts from 127.0.0.1: lift the workers' per-client limit for the matrix.
-    return {**app_config, "HOUSEHOLD_KEY": KEY_TEXT, "TRUST_RATE_LIMIT_CLIENT": "1000 per minute"}
+    # Every visitor logs in and posts from 127.0.0.1: lift the per-address limits here.
+    return {**app_config, "HOUSEHOLD_KEY": KEY_TEXT, "TRUST_RATE_LIMIT_CLIENT": "1000 per minute",
+            "LOGIN_RATE_LIMIT": "100 per minute"}
 
 
 def policy(place_id: int, household_id: str) -> dict[str, list[Expect]]:
@@ -97,13 +98,13 @@ def policy(place_id: int, household_id: str) -> dict[str, list[Expect]]:
         "trust.short_place_link": [Expect("GET", f"/p/{p}", everyone(302))],
         "trust.poster": [Expect("GET", f"/places/{p}/poster.svg", everyone())],
         # Moderation of workers' reports: admins.
-        "trust.queue_page": [Expect("GET", "/admin/trust/", only("admin"))],
-        "trust.moderate": [Expect("POST", "/admin/trust/reports/999999", only("admin", ok=404),
-                                  {"action": "fix"})],
+        "trust.queue_page": [Expect("GET", "/admin/trust/", only("admin", "moderator"))],
+        "trust.moderate": [Expect("POST", "/admin/trust/reports/999999",
+                                  only("admin", "moderator", ok=404), {"action": "fix"})],
         "trust.private_photo": [Expect("GET", "/admin/trust/reports/999999/photo.jpg",
-                                       only("admin", ok=404))],
-        "trust.district_posters": [Expect("GET", "/admin/trust/posters/630199.pdf",
-                                          only("admin", ok=404))],
+                                       only("admin", "moderator", ok=404))],
+        "trust.district_posters": [Expect("GET", f"/admin/trust/posters/{CHENGZHONG}.pdf",
+                                          only("admin", "moderator", ok=404))],
         # Accounts.
         "auth.login": [
             Expect("GET", "/auth/login", {**everyone(302), "anonymous": 200}),
@@ -170,7 +171,8 @@ def policy(place_id: int, household_id: str) -> dict[str, list[Expect]]:
 def visitors(app: Flask, db: Session) -> dict[str, FlaskClient]:
     clients = {"anonymous": app.test_client()}
     for role in WHO[1:]:
-        user = make_user(db, role, districts=(CHENGZHONG,) if role == "caseworker" else ())
+        user = make_user(db, role, districts=(CHENGZHONG,) if role in ("caseworker", "moderator")
+                         else ())
         clients[role] = app.test_client()
         login(clients[role], user.username, PASSWORD)
     return clients
@@ -219,5 +221,5 @@ def test_every_route_has_a_policy_and_every_visitor_gets_the_expected_status(
 
 def test_matrix_helpers() -> None:
     assert only("admin") == {"anonymous": 302, "admin": 200, "planner": 403,
-                             "caseworker": 403, "auditor": 403}
+                             "caseworker": 403, "auditor": 403, "moderator": 403}
     assert everyone(401) == dict.fromkeys(WHO, 401)

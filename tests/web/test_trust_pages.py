@@ -325,3 +325,30 @@ def test_open_problems_badge_in_the_directory(client: FlaskClient, db: Session) 
     item = html.split(f'href="/places/{place}"')[1].split("</li>")[0]
     assert "有人报告：开放时间内关闭" in item
     assert "problem-badge" not in html.split(f'href="/places/{quiet}"')[1].split("</li>")[0]
+
+
+def test_moderators_act_only_in_their_districts(client: FlaskClient, db: Session) -> None:
+    mine = station(db)
+    theirs = station(db, adcode="630104", district="城西区", station_no="XN-X-01",
+                     name="城西驿站")
+    receipts = {p: client.post(f"/api/v1/places/{p}/reports",
+                               json={"type": "gone"}).get_json()["receipt"]
+                for p in (mine, theirs)}
+    moderator = make_user(db, "moderator", districts=("630103",))
+    login(client, moderator.username)
+    assert client.get("/auth/login").location.endswith("/admin/trust/")
+    queue = client.get("/admin/trust/").get_data(as_text=True)
+    assert receipts[mine] in queue and receipts[theirs] not in queue
+    assert client.get("/admin/trust/?district=630104").status_code == 403
+    token = csrf_from(queue)
+    other_id = store.report_by_receipt(db, receipts[theirs]).id
+    assert client.post(f"/admin/trust/reports/{other_id}",
+                       data={"csrf_token": token, "action": "fix"}).status_code == 404
+    own_id = store.report_by_receipt(db, receipts[mine]).id
+    assert client.post(f"/admin/trust/reports/{own_id}",
+                       data={"csrf_token": token, "action": "fix"}).status_code == 302
+    assert client.get("/admin/trust/posters/630104.pdf").status_code == 403
+    assert client.get("/admin/trust/posters/630103.pdf").status_code == 200
+    assert client.get("/admin/").status_code == 403  # not a station admin
+    with pytest.raises(Exception, match="district"):
+        make_user(db, "moderator")
