@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-from geo.hours import SHANGHAI
+from geo.places.timezone import SHANGHAI
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 

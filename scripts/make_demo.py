@@ -16,9 +16,9 @@ feature carries ``is_demo: true`` and a ``demo_notice``.
 The positions are drawn with a fixed seed, so the file is the same on every
 run: inside the authored built-up cores of each district (a few discs around
 the county seats and the city centre, clipped to the official district
-polygon of ``geo.districts`` and pulled 150 m inside its border), with a
+polygon of ``geo.places.districts`` and pulled 150 m inside its border), with a
 minimum spacing so stations do not pile up.  Each position is then checked
-with ``geo.districts.assign_districts``.
+with ``geo.places.districts.assign_districts``.
 """
 
 from __future__ import annotations
@@ -37,9 +37,10 @@ import shapely
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from geo.crs import local_metric_crs  # noqa: E402
-from geo.districts import assign_districts, districts_geodataframe  # noqa: E402
-from geo.places import (  # noqa: E402
+from geo.places.areas import districts_geodataframe  # noqa: E402
+from geo.places.crs import local_metric_crs  # noqa: E402
+from geo.places.districts import assign_districts  # noqa: E402
+from geo.places.vocabulary import (  # noqa: E402
     AMENITIES,
     HOST_TYPES,
     SIX_HAVE_KEYS,
@@ -60,7 +61,7 @@ DEMO_SUFFIX = "（演示）"
 INSET_M = 150.0  # keep points this far inside their district's border
 PROVINCE, CITY = "青海省", "西宁市"
 
-# The seven districts of Xining (official names, as geo.districts has them).
+# The seven districts of Xining (official names, as geo.places.districts has them).
 DISTRICTS: tuple[str, ...] = (
     "城中区", "城东区", "城西区", "城北区", "湟中区", "大通回族土族自治县", "湟源县",
 )

@@ -23,7 +23,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from geo.districts import find_area  # noqa: E402
+from geo.places.areas import find_area  # noqa: E402
 
 OUT = ROOT / "data" / "demo" / "xining_activity.csv.gz"
 SEED = 20240304

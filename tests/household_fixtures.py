@@ -13,12 +13,12 @@ from flask.testing import FlaskClient
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from geo.crypto import FieldCipher
 from geo.db import accounts
 from geo.db import households as register
 from geo.db.audit import Actor
-from geo.households import HouseholdRecord, validate
-from geo.ledger import Report
+from geo.places.ledger import Report
+from geo.register.crypto import FieldCipher
+from geo.register.households import HouseholdRecord, validate
 
 # A test-only key; real keys come from YITU_HOUSEHOLD_KEY and never enter the repository.
 KEY_TEXT = base64.b64encode(bytes(range(100, 132))).decode()

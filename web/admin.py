@@ -17,8 +17,8 @@ from flask_babel import gettext as _
 from geo.db import accounts, history
 from geo.db.catalog import PlaceFilter, list_places
 from geo.errors import InvalidInput
-from geo.ledger import Report
-from geo.places import (
+from geo.places.ledger import Report
+from geo.places.vocabulary import (
     AMENITY_TERMS,
     BUILD_MODES,
     HOST_TYPES,

@@ -8,7 +8,7 @@ the audit rows; the view commits them with the request.
 
 Planners (and admins) see households only as k-anonymous H3 cells over the
 whole register: no filters and no polygons, so counts cannot be subtracted
-from one another to isolate a household (see :mod:`geo.privacy`).
+from one another to isolate a household (see :mod:`geo.register.privacy`).
 
 Everything here uses the private session (role ``yitu_app``).
 """
@@ -39,11 +39,11 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from markupsafe import Markup
 
-from geo import privacy
 from geo.db import households as register
 from geo.errors import InvalidInput
 from geo.export import write_csv, write_xlsx
-from geo.households import CATEGORIES, CATEGORY_TERMS, HOUSEHOLD_STATUSES, SUPPORT_TERMS
+from geo.register import privacy
+from geo.register.households import CATEGORIES, CATEGORY_TERMS, HOUSEHOLD_STATUSES, SUPPORT_TERMS
 from web import private_db
 from web.auth import actor, current_user, login_required_role
 from web.escape import safe_text

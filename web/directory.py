@@ -7,7 +7,7 @@ from flask.typing import ResponseReturnValue
 
 from geo.db.catalog import PlaceFilter, district_summary, list_places
 from geo.errors import InvalidInput
-from geo.places import KINDS
+from geo.places.vocabulary import KINDS
 from web.db import session
 from web.params import int_param
 from web.trust import problem_badges

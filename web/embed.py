@@ -20,7 +20,7 @@ from markupsafe import escape
 
 from geo.db import queries
 from geo.errors import InvalidInput
-from geo.places import AMENITIES, KINDS
+from geo.places.vocabulary import AMENITIES, KINDS
 from web import maps
 from web.db import session
 from web.finder import (

@@ -29,8 +29,7 @@ from flask_babel import gettext as _
 
 from geo.db import queries
 from geo.errors import PlaceNotFound
-from geo.hours import describe
-from geo.places import (
+from geo.places.vocabulary import (
     AMENITIES,
     AMENITY_TERMS,
     CHINA_BBOX,
@@ -40,6 +39,7 @@ from geo.places import (
 )
 from web import maps
 from web.db import session
+from web.hours_text import describe
 from web.i18n import LANG_COOKIE
 from web.params import (
     amenities_param,

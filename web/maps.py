@@ -17,7 +17,7 @@ Three rules hold for every map built here:
   pieces (which also escapes ``{`` and ``}``, a second wall).
 * **Drawn in the tiles' system.**  Places are stored in WGS-84.  When the tile
   source is GCJ-02 (Amap, Tencent), everything drawn -- markers, the centre,
-  the bounds -- is shifted to GCJ-02 with :func:`geo.crs.from_wgs84_arrays`,
+  the bounds -- is shifted to GCJ-02 with :func:`geo.places.crs.from_wgs84_arrays`,
   or it would sit 100-700 m off the streets.  The browser does the same for
   what it loads later (``web/static/js/finder.js`` with the vendored
   ``gcoord``).
@@ -45,8 +45,8 @@ from branca.element import CssLink, Element, JavascriptLink
 from folium.template import Template
 from markupsafe import Markup
 
-from geo.crs import from_wgs84_arrays
-from geo.places import KINDS
+from geo.places.crs import from_wgs84_arrays
+from geo.places.vocabulary import KINDS
 from web.escape import safe_text
 
 __all__ = [

@@ -34,7 +34,7 @@ from geo.opendata.ogc import (
     parse_limit,
     rfc3339,
 )
-from geo.places import AMENITIES, CHINA_BBOX, KIND_TERMS, STATUSES, term
+from geo.places.vocabulary import AMENITIES, CHINA_BBOX, KIND_TERMS, STATUSES, term
 from geo.service import opendata as service
 from web.db import session
 

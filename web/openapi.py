@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from geo.places import AMENITIES, KINDS, SIX_HAVE_KEYS, STATUSES
+from geo.places.vocabulary import AMENITIES, KINDS, SIX_HAVE_KEYS, STATUSES
 
 __all__ = ["N_", "openapi_document"]
 

@@ -21,9 +21,9 @@ from zoneinfo import ZoneInfo
 
 from werkzeug.datastructures import MultiDict
 
-from geo.crs import validate_lonlat
 from geo.errors import InvalidInput, InvalidLocation
-from geo.places import AMENITIES, CHINA_BBOX, KINDS
+from geo.places.crs import validate_lonlat
+from geo.places.vocabulary import AMENITIES, CHINA_BBOX, KINDS
 
 __all__ = [
     "bbox_param",

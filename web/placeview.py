@@ -16,9 +16,9 @@ from typing import Any
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
-from geo import hours
-from geo.crs import from_wgs84
 from geo.errors import InvalidInput
+from geo.places.crs import from_wgs84
+from geo.places.hours_open import closes_at, next_change, open_state
 
 __all__ = [
     "RIDE_KMH",
@@ -64,7 +64,7 @@ def hours_now(value: str | None, at: datetime) -> HoursNow:
     value
         OpenStreetMap ``opening_hours`` syntax, or None when unknown.
     at
-        Timezone-aware instant; :mod:`geo.hours` evaluates it in
+        Timezone-aware instant; :mod:`geo.places.hours_open` evaluates it in
         Asia/Shanghai with China's public holidays, to the minute.
 
     Returns
@@ -83,14 +83,14 @@ def hours_now(value: str | None, at: datetime) -> HoursNow:
 @functools.lru_cache(maxsize=8192)
 def _hours_at_minute(value: str, at: datetime) -> HoursNow:
     try:
-        state = hours.open_state(value, at)
+        state = open_state(value, at)
     except InvalidInput:
         return HoursNow(None)
     if state == "unknown":
         return HoursNow(None)
     if state == "open":
-        return HoursNow(True, closes_at=hours.closes_at(value, at))
-    return HoursNow(False, opens_at=hours.next_change(value, at))
+        return HoursNow(True, closes_at=closes_at(value, at))
+    return HoursNow(False, opens_at=next_change(value, at))
 
 
 def open_values(values: list[str], at: datetime) -> tuple[str, ...]:
@@ -201,7 +201,7 @@ def nav_links(row: Mapping[str, Any], *, labels: Mapping[str, str] | None = None
     """Return navigation links into Amap, Tencent, Baidu, OSM, Apple, Google and ``geo:``.
 
     Amap and Tencent take GCJ-02, Baidu takes BD-09 (converted with
-    :func:`geo.crs.from_wgs84`), the others WGS-84 as stored.
+    :func:`geo.places.crs.from_wgs84`), the others WGS-84 as stored.
 
     Parameters
     ----------

@@ -48,18 +48,25 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
-from geo import coverage as cov
-from geo import siting as sit
+from geo.activity.windows import parse_window
 from geo.db import activity
 from geo.db import trust as trust_store
-from geo.demand import parse_window
 from geo.errors import InvalidInput
 from geo.export import escape_formula
-from geo.places import AMENITIES, AMENITY_TERMS, KIND_TERMS, KINDS
+from geo.places.vocabulary import AMENITIES, AMENITY_TERMS, KIND_TERMS, KINDS
+from geo.planning.candidates import read_candidates
+from geo.planning.coverage import CoverageResult, analyze_coverage, what_if
+from geo.planning.coverage_export import write_coverage_csv, write_coverage_geojson
+from geo.planning.mclp import DEFAULT_TIME_LIMIT_S
+from geo.planning.metric import DEFAULT_RADIUS_M, project
+from geo.planning.siting import DEFAULT_SITE_COST, SitingResult, candidates_from_cells, plan_sites
+from geo.planning.siting_export import write_sites_csv, write_sites_geojson
+from geo.planning.stations import StationFilter
 from web.auth import planner_required
 from web.db import session
 from web.maps import TileSource, render_parts
 from web.params import float_param, int_param, parse_float, text_param
+from web.planner_curves import curve_image
 from web.planner_maps import MAP_ID, planner_map
 from web.templating import label
 
@@ -106,7 +113,7 @@ class PlannerQuery:
     polygon_wkt : str or None
         Limit to a polygon (WGS-84 WKT).
     window : str
-        Time window (:func:`geo.demand.parse_window`).
+        Time window (:func:`geo.activity.windows.parse_window`).
     kinds, amenities : tuple of str
         Which places count.
     radius_m : float
@@ -131,7 +138,7 @@ class PlannerQuery:
     window: str = "weekday-lunch"
     kinds: tuple[str, ...] = ("station",)
     amenities: tuple[str, ...] = ()
-    radius_m: float = cov.DEFAULT_RADIUS_M
+    radius_m: float = DEFAULT_RADIUS_M
     min_open_share: float = 0.5
     unknown_hours_open: bool = True
     add: tuple[tuple[float, float], ...] = ()
@@ -148,8 +155,8 @@ class PlannerQuery:
 class CoverageAnswer:
     """Coverage with and without the what-if changes, plus what was read."""
 
-    result: cov.CoverageResult
-    before: cov.CoverageResult | None
+    result: CoverageResult
+    before: CoverageResult | None
     datasets: list[dict[str, Any]]
     service_lines: list[list[tuple[float, float]]] | None = None
     is_demo: bool = False
@@ -161,7 +168,7 @@ def area_wkt(query: PlannerQuery) -> str | None:
     if query.polygon_wkt:
         return query.polygon_wkt
     if query.district:
-        from geo.districts import find_area
+        from geo.places.areas import find_area
 
         try:  # "西宁市 城中区" settles which 城中区; a demo city label may not be official
             found = find_area(f"{query.city} {query.district}" if query.city else query.district)
@@ -188,7 +195,7 @@ def run_coverage(db: Session, query: PlannerQuery, *,
     ----------
     db : Session
     query : PlannerQuery
-    network : geo.network.RoadNetwork, optional
+    network : geo.planning.network.RoadNetwork, optional
         Measure along roads.
 
     Raises
@@ -206,7 +213,7 @@ def run_coverage(db: Session, query: PlannerQuery, *,
             f"no rider activity in this area during {window.describe()}; "
             "try another window or area", field="window")
     if network is not None:
-        from geo.network import check_network_area
+        from geo.planning.network import check_network_area
 
         check_network_area(network, cells["lon"].to_numpy(), cells["lat"].to_numpy())
     stations = activity.load_stations(db, bbox=_pad_bbox(cells, query.radius_m),
@@ -217,22 +224,22 @@ def run_coverage(db: Session, query: PlannerQuery, *,
         if closed:
             stations = stations[~stations["id"].astype(int).isin(closed)].reset_index(drop=True)
             notes.append(NOTE_REPORTED_CLOSED)
-    selection = cov.StationFilter(kinds=query.kinds, amenities=query.amenities, window=window,
+    selection = StationFilter(kinds=query.kinds, amenities=query.amenities, window=window,
                                   unknown_hours_open=query.unknown_hours_open,
                                   min_open_share=query.min_open_share)
     label_text = window.describe()
-    before = cov.analyze_coverage(cells, stations, radius_m=query.radius_m, selection=selection,
+    before = analyze_coverage(cells, stations, radius_m=query.radius_m, selection=selection,
                                   window_label=label_text, network=network)
     result, baseline = before, None
     if query.add or query.remove:
         baseline = before
-        result = cov.what_if(before, add=query.add, remove=query.remove,
+        result = what_if(before, add=query.add, remove=query.remove,
                              selection=selection, network=network)
     lines = None
     if network is not None:
-        from geo.network import service_area_lines
+        from geo.planning.network import service_area_lines
 
-        xy = cov.project(result.stations["lon"].to_numpy(float),
+        xy = project(result.stations["lon"].to_numpy(float),
                          result.stations["lat"].to_numpy(float), crs=network.crs)
         lines = service_area_lines(network, xy, radius_m=query.radius_m)
     if any(not d["has_riders"] for d in datasets):
@@ -247,13 +254,13 @@ def run_siting(
     *,
     p: int | None = None,
     budget: float | None = None,
-    cost: float = sit.DEFAULT_SITE_COST,
+    cost: float = DEFAULT_SITE_COST,
     candidates: pd.DataFrame | None = None,
     from_cells: bool = True,
     max_cell_candidates: int = MAX_CELL_CANDIDATES,
     network: Any = None,
-    time_limit_s: float = sit.DEFAULT_TIME_LIMIT_S,
-) -> sit.SitingResult:
+    time_limit_s: float = DEFAULT_TIME_LIMIT_S,
+) -> SitingResult:
     """Propose new sites for a coverage answer (existing stations held fixed).
 
     Parameters
@@ -264,25 +271,25 @@ def run_siting(
         At most ``p`` sites, or a budget in yuan with ``cost`` per site
         (candidates may carry their own ``cost``).
     candidates : pandas.DataFrame, optional
-        Host candidates (:func:`geo.siting.read_candidates`).
+        Host candidates (:func:`geo.planning.candidates.read_candidates`).
     from_cells : bool
         Also offer the centres of uncovered cells.
     max_cell_candidates : int
         At most this many uncovered cells (the heaviest).
     network, time_limit_s
-        As for :func:`geo.siting.plan_sites`.
+        As for :func:`geo.planning.siting.plan_sites`.
     """
     result = answer.result
     pool = []
     if candidates is not None and len(candidates):
         pool.append(candidates)
     if from_cells:
-        pool.append(sit.candidates_from_cells(result.cells, limit=max_cell_candidates))
+        pool.append(candidates_from_cells(result.cells, limit=max_cell_candidates))
     frame = pd.concat(pool, ignore_index=True) if pool else pd.DataFrame()
     if frame.empty:
         raise InvalidInput("no candidate sites: every cell is covered and no candidate file "
                            "was given", field="candidates")
-    return sit.plan_sites(result.cells, frame, existing=result.stations,
+    return plan_sites(result.cells, frame, existing=result.stations,
                           radius_m=result.radius_m, p=p, budget=budget, default_cost=cost,
                           network=network, time_limit_s=time_limit_s)
 
@@ -290,7 +297,7 @@ def run_siting(
 @lru_cache(maxsize=4)
 def load_network(path: str, directed: bool = False) -> Any:
     """Load (once per process) a road network named in ``PLANNER_NETWORKS``."""
-    from geo.network import load_graphml
+    from geo.planning.network import load_graphml
 
     return load_graphml(Path(path), directed=directed)
 
@@ -301,8 +308,8 @@ def load_network(path: str, directed: bool = False) -> Any:
 
 
 def _lonlat_list(values: Sequence[str]) -> tuple[tuple[float, float], ...]:
-    from geo.crs import validate_lonlat
-    from geo.places import CHINA_BBOX
+    from geo.places.crs import validate_lonlat
+    from geo.places.vocabulary import CHINA_BBOX
 
     out = []
     for raw in [v for v in values if v.strip()][:MAX_WHAT_IF]:
@@ -339,7 +346,7 @@ def query_from_args(args: MultiDict[str, str]) -> PlannerQuery:
         window=window,
         kinds=kinds,
         amenities=_codes(args, "amenity", AMENITIES),
-        radius_m=radius if radius is not None else cov.DEFAULT_RADIUS_M,
+        radius_m=radius if radius is not None else DEFAULT_RADIUS_M,
         min_open_share=share if share is not None else 0.5,
         unknown_hours_open=args.get("unknown_hours", "open") != "closed",
         add=_lonlat_list(args.getlist("add")),
@@ -374,7 +381,7 @@ def siting_from_args(args: MultiDict[str, str]) -> SitingParams:
     if name and name not in _candidate_files():
         raise InvalidInput(f"candidates {name!r} is not a configured candidate file",
                            field="candidates")
-    return SitingParams(p=p, budget=budget, cost=cost or sit.DEFAULT_SITE_COST, candidates=name)
+    return SitingParams(p=p, budget=budget, cost=cost or DEFAULT_SITE_COST, candidates=name)
 
 
 def _candidate_files() -> dict[str, dict[str, str]]:
@@ -419,7 +426,7 @@ def _cached(key: str, compute: Callable[[], Any]) -> Any:
 
 
 def _analysis(args: MultiDict[str, str]) -> tuple[PlannerQuery, CoverageAnswer,
-                                                   sit.SitingResult | None, SitingParams]:
+                                                   SitingResult | None, SitingParams]:
     query = query_from_args(args)
     if not (query.city or query.datasets):
         raise InvalidInput(_("Choose a city or a dataset to analyse."), field="city")
@@ -429,14 +436,14 @@ def _analysis(args: MultiDict[str, str]) -> tuple[PlannerQuery, CoverageAnswer,
     stamp = tuple((d["name"], str(d["created_at"])) for d in activity.list_datasets(db))
     key = hashlib.sha256(f"{query.key()}|{params}|{network_name}|{stamp}".encode()).hexdigest()
 
-    def compute() -> tuple[CoverageAnswer, sit.SitingResult | None]:
+    def compute() -> tuple[CoverageAnswer, SitingResult | None]:
         answer = run_coverage(db, query, network=network)
         siting = None
         if params.wanted:
             candidates = None
             if params.candidates:
                 spec = _candidate_files()[params.candidates]
-                candidates = sit.read_candidates(spec["path"], crs=spec.get("crs", "wgs84"),
+                candidates = read_candidates(spec["path"], crs=spec.get("crs", "wgs84"),
                                                  source=params.candidates)
             siting = run_siting(answer, p=params.p, budget=params.budget, cost=params.cost,
                                 candidates=candidates, network=network,
@@ -529,7 +536,7 @@ def curve(fmt: str) -> ResponseReturnValue:
     if siting is None:
         raise InvalidInput("ask for sites first: give p or a budget", field="p")
     mimetype = "image/png" if fmt == "png" else "image/svg+xml"
-    return Response(sit.curve_image(siting, fmt=fmt), mimetype=mimetype)
+    return Response(curve_image(siting, fmt=fmt), mimetype=mimetype)
 
 
 _COVERAGE_LAYERS = ("gaps", "uncovered", "cells", "districts")
@@ -542,11 +549,11 @@ def coverage_export(layer: str, fmt: str) -> ResponseReturnValue:
     _query, answer, _siting, _params = _analysis(request.args)
     buffer = io.StringIO()
     if fmt == "csv":
-        cov.write_coverage_csv(answer.result, buffer, layer=layer)
+        write_coverage_csv(answer.result, buffer, layer=layer)
         return _download(buffer.getvalue(), f"coverage-{layer}.csv", "text/csv; charset=utf-8")
     if layer == "districts":
         raise InvalidInput("the district table is CSV only", field="fmt")
-    cov.write_coverage_geojson(answer.result, buffer, layer=layer)
+    write_coverage_geojson(answer.result, buffer, layer=layer)
     return _download(buffer.getvalue(), f"coverage-{layer}.geojson", "application/geo+json")
 
 
@@ -580,9 +587,9 @@ def sites_export(fmt: str) -> ResponseReturnValue:
         raise InvalidInput("ask for sites first: give p or a budget", field="p")
     buffer = io.StringIO()
     if fmt == "csv":
-        sit.write_sites_csv(siting, buffer)
+        write_sites_csv(siting, buffer)
         return _download(buffer.getvalue(), "sites.csv", "text/csv; charset=utf-8")
-    sit.write_sites_geojson(siting, buffer)
+    write_sites_geojson(siting, buffer)
     return _download(buffer.getvalue(), "sites.geojson", "application/geo+json")
 
 

@@ -17,8 +17,9 @@ import h3.api.numpy_int as h3i
 import numpy as np
 from flask_babel import gettext as _
 
-from geo.coverage import CoverageResult, cell_polygon
-from geo.siting import SitingResult
+from geo.planning.coverage import CoverageResult
+from geo.planning.coverage_export import cell_polygon
+from geo.planning.siting import SitingResult
 from web.escape import safe_text
 from web.maps import DataLayer, TileSource, base_map, default_asset_url, draw
 

@@ -5,7 +5,15 @@ from __future__ import annotations
 from flask import Flask
 from flask_babel import get_locale
 
-from geo.places import AMENITY_TERMS, HOST_TERMS, KIND_TERMS, SIX_HAVES, STATUS_TERMS, Term, term
+from geo.places.vocabulary import (
+    AMENITY_TERMS,
+    HOST_TERMS,
+    KIND_TERMS,
+    SIX_HAVES,
+    STATUS_TERMS,
+    Term,
+    term,
+)
 
 
 def label(terms: tuple[Term, ...], code: str | None) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from geo.places import AMENITIES
+from geo.places.vocabulary import AMENITIES
 from geo.trust.reports import (
     CHECKIN_PURPOSES,
     HOURS_MAX_CHARS,

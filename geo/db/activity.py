@@ -45,11 +45,11 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from geo.activity.cells import cell_centroids
 from geo.db.models import Base
 from geo.db.queries import MARKER_COLUMNS, PlaceQuery, list_places
-from geo.demand import cell_centroids
 from geo.errors import InvalidInput
-from geo.places import CHINA_BBOX
+from geo.places.vocabulary import CHINA_BBOX
 
 __all__ = [
     "ActivityCell",
@@ -145,7 +145,7 @@ def replace_dataset(
     ----------
     session : Session
     cells : pandas.DataFrame
-        :func:`geo.demand.finalize` output: ``cell`` (int64 H3),
+        :func:`geo.activity.cells.finalize` output: ``cell`` (int64 H3),
         ``hour_of_week``, ``points``, ``weight``, ``riders`` (nullable).
     name, city, source_crs, resolution, is_demo, has_riders, source_name
         Dataset metadata (``source_name`` is a file name, never a path).

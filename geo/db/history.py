@@ -8,7 +8,7 @@ application roles may only INSERT and SELECT it, and a trigger refuses UPDATE
 and DELETE (migration ``0003_accounts``).
 
 Form input is validated by the same row parser as ledger imports
-(:mod:`geo.place_rows`), so a place typed into a form obeys exactly the rules
+(:mod:`geo.places.rows`), so a place typed into a form obeys exactly the rules
 of a place read from a spreadsheet.
 """
 
@@ -41,9 +41,9 @@ from geo.db.catalog import EXPORT_COLUMNS
 from geo.db.imports import write_places
 from geo.db.models import Base, Place
 from geo.errors import InvalidInput, PlaceNotFound
-from geo.ledger import Report
-from geo.place_rows import ImportOptions, finish_places, parse_places
-from geo.places import SIX_HAVE_KEYS, PlaceRecord
+from geo.places.ledger import Report
+from geo.places.rows import ImportOptions, finish_places, parse_places
+from geo.places.vocabulary import SIX_HAVE_KEYS, PlaceRecord
 
 #: Kinds of change, as shown in a place's history.
 CHANGE_ACTIONS: tuple[str, ...] = (

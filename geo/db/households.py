@@ -1,10 +1,10 @@
 """The hardship-household register in PostGIS (schema ``households``).
 
-Personal fields are stored only as AES-GCM ciphertext (:mod:`geo.crypto`),
+Personal fields are stored only as AES-GCM ciphertext (:mod:`geo.register.crypto`),
 each bound to its table, column and row id; exact-match search uses keyed
 blind indexes.  Locations are kept as ``geometry(Point, 4326)`` for
 caseworkers and never leave this module except to a caseworker of the
-household's district or as k-anonymous H3 aggregates (:mod:`geo.privacy`).
+household's district or as k-anonymous H3 aggregates (:mod:`geo.register.privacy`).
 
 Every function that reads or changes households takes an
 :class:`~geo.db.audit.Actor` and writes audit rows in the caller's
@@ -46,13 +46,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from geo import privacy
-from geo.crypto import FieldCipher
 from geo.db.audit import Actor
 from geo.db.audit import record as audit
 from geo.db.models import Base
 from geo.errors import HouseholdNotFound, InvalidInput
-from geo.households import (
+from geo.places.ledger import Limits, Report, read_rows
+from geo.register import privacy
+from geo.register.crypto import FieldCipher
+from geo.register.households import (
     CATEGORIES,
     HOUSEHOLD_STATUSES,
     SUPPORT_KINDS,
@@ -64,8 +65,7 @@ from geo.households import (
     normalize_name,
     validate,
 )
-from geo.households import parse_households as parse_household_rows
-from geo.ledger import Limits, Report, read_rows
+from geo.register.households import parse_households as parse_household_rows
 
 SCHEMA = "households"
 TABLE = "households"
@@ -646,7 +646,7 @@ def aggregate(session: Session, actor: Actor, *, resolution: int,
 
     Always over the whole register -- no district, category or polygon
     filter -- because filtered counts can be subtracted from unfiltered ones
-    (see :mod:`geo.privacy`).  One audit row records the request.
+    (see :mod:`geo.register.privacy`).  One audit row records the request.
     """
     privacy.check_parameters(resolution=resolution, k=k)
     rows = session.execute(select(func.ST_X(Household.geom), func.ST_Y(Household.geom))

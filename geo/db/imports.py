@@ -18,9 +18,9 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo.ledger import Limits, Report, Row, read_rows
-from geo.place_rows import ImportOptions, finish_places, parse_places
-from geo.places import PlaceRecord
+from geo.places.ledger import Limits, Report, Row, read_rows
+from geo.places.rows import ImportOptions, finish_places, parse_places
+from geo.places.vocabulary import PlaceRecord
 
 # Columns written from a record, in COPY order (geometry is built from lon/lat).
 RECORD_COLUMNS: tuple[str, ...] = (

@@ -3,7 +3,7 @@
 Geometry is stored as ``geometry(Point, 4326)`` (WGS-84 lon/lat degrees) and
 mirrored by a generated ``geography`` column, so nearest queries can rank by
 metres on the ellipsoid with a GiST index.  The CHECK constraints repeat the
-vocabularies of :mod:`geo.places`, so the database rejects bad rows even when
+vocabularies of :mod:`geo.places.vocabulary`, so the database rejects bad rows even when
 the application is bypassed.
 """
 
@@ -30,7 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from geo.places import (
+from geo.places.vocabulary import (
     AMENITIES,
     BUILD_MODES,
     CHINA_BBOX,

@@ -334,7 +334,7 @@ def nearest_places(
         Filters (kind, amenities, status, text...).
     keep
         A Python predicate applied to candidate rows after SQL, e.g. "open
-        now" evaluated by :mod:`geo.hours`; the candidate set widens until
+        now" evaluated by :mod:`geo.places.hours_open`; the candidate set widens until
         ``k`` rows pass it or the table is exhausted.
     columns
         Which ``PUBLIC_COLUMNS`` to return.
@@ -462,7 +462,7 @@ def distinct_opening_hours(
 
     There are few distinct values (a ledger writes the same hours for most
     of its stations), so "open at t" is evaluated once per value in Python
-    (:mod:`geo.hours`) and handed back as ``PlaceQuery(open_hours=...)``:
+    (:mod:`geo.places.hours_open`) and handed back as ``PlaceQuery(open_hours=...)``:
     the listing stays one SQL query with exact paging.
     """
     params = {**where.params(), **(_bbox_params(bbox) if bbox is not None else {})}

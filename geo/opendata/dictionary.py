@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from geo.places import AMENITIES, KINDS, SIX_HAVE_KEYS, STATUSES
+from geo.places.vocabulary import AMENITIES, KINDS, SIX_HAVE_KEYS, STATUSES
 
 DEFAULT_LICENCE = "CC BY 4.0"
 DEFAULT_LICENCE_URL = "https://creativecommons.org/licenses/by/4.0/"

@@ -23,7 +23,7 @@ from geo.opendata.crs import (
     to_lonlat_bbox,
 )
 from geo.opendata.dictionary import flat_record, json_value
-from geo.places import AMENITIES, KINDS, STATUSES
+from geo.places.vocabulary import AMENITIES, KINDS, STATUSES
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 10_000

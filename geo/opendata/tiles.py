@@ -25,7 +25,7 @@ from collections.abc import Iterable, Iterator
 
 from geo.errors import InvalidInput
 from geo.opendata.crs import MERCATOR_MAX_LAT
-from geo.places import AMENITIES, CHINA_BBOX
+from geo.places.vocabulary import AMENITIES, CHINA_BBOX
 
 LAYER = "places"
 EXTENT = 4096

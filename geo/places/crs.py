@@ -36,7 +36,7 @@ import prcoords
 import pyproj
 
 from geo.errors import CRSMismatch, InvalidInput, InvalidLocation
-from geo.places import CHINA_BBOX, SOURCE_CRSES
+from geo.places.vocabulary import CHINA_BBOX, SOURCE_CRSES
 
 __all__ = [
     "from_wgs84",

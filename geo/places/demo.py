@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from geo.errors import LedgerError
-from geo.hours import parse_chinese_hours
-from geo.places import PlaceRecord, SourceCRS
+from geo.places.hours_parse import parse_chinese_hours
+from geo.places.vocabulary import PlaceRecord, SourceCRS
 
-DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 DEMO_FILE = DATA_DIR / "demo" / "xining_places.geojson"
 DEMO_SOURCE = "demo:xining"
 
@@ -48,7 +48,7 @@ def load_demo_places(path: Path | str | None = None) -> list[PlaceRecord]:
         In file order, with ``source="demo:xining"``, ``source_crs="wgs84"``,
         ``lon``/``lat`` in WGS-84 (EPSG:4326) degrees and ``is_demo=True``.
         ``opening_hours`` is the OSM form of ``opening_hours_text`` as
-        :func:`geo.hours.parse_chinese_hours` reads it (None where it cannot,
+        :func:`geo.places.hours_parse.parse_chinese_hours` reads it (None where it cannot,
         as for any ledger).
 
     Raises

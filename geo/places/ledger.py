@@ -1,7 +1,7 @@
 """Reading ledgers (CSV, XLSX, GeoJSON, JSON) into numbered rows plus a report.
 
 This module knows file formats, size limits, column names and reporting; it
-knows nothing about what a row means.  :mod:`geo.place_rows` (places) and the
+knows nothing about what a row means.  :mod:`geo.places.rows` (places) and the
 household register build on it.
 
 Row numbers are what a person sees: in CSV and XLSX the header is row 1 and

@@ -19,12 +19,21 @@ from typing import Any
 import numpy as np
 from scipy.spatial import cKDTree
 
-from geo import crs as crs_mod
-from geo.districts import assign_districts, check_written_district, district_by_adcode
 from geo.errors import InvalidInput, LedgerError
-from geo.hours import parse_chinese_hours
-from geo.ledger import GEOJSON_LAT, GEOJSON_LON, Report, Row, is_blank, map_columns, parse_all
-from geo.places import (
+from geo.places import crs as crs_mod
+from geo.places.district_check import check_written_district
+from geo.places.districts import assign_districts, district_by_adcode
+from geo.places.hours_parse import parse_chinese_hours
+from geo.places.ledger import (
+    GEOJSON_LAT,
+    GEOJSON_LON,
+    Report,
+    Row,
+    is_blank,
+    map_columns,
+    parse_all,
+)
+from geo.places.vocabulary import (
     BUILD_MODES,
     KINDS,
     SOURCE_CRSES,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from geo.places import AMENITIES
+from geo.places.vocabulary import AMENITIES
 
 # (name, lon, lat, weight) of large city centres, WGS-84 degrees.
 CITY_CENTRES: tuple[tuple[str, float, float, float], ...] = (

@@ -33,8 +33,8 @@ from scipy import sparse
 from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
-from geo.coverage import check_radius, metric_crs_for, project
 from geo.errors import InvalidInput, LedgerError
+from geo.planning.metric import check_radius, metric_crs_for, project
 
 
 @dataclass(frozen=True)

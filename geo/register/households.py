@@ -1,8 +1,8 @@
 """The hardship-household register (困难职工家庭) as plain data: records, rules, ledgers.
 
 This module is pure: it validates and normalises household records and turns
-ledger rows (read by :mod:`geo.ledger`) into them.  Encryption happens in
-:mod:`geo.db.households` with :mod:`geo.crypto`; nothing here touches a database.
+ledger rows (read by :mod:`geo.places.ledger`) into them.  Encryption happens in
+:mod:`geo.db.households` with :mod:`geo.register.crypto`; nothing here touches a database.
 
 Personal data never reaches an import report: findings about a name, an ID
 number or a phone say what is wrong with the *value* ("checksum fails") and
@@ -21,10 +21,10 @@ from typing import Any
 
 import numpy as np
 
-from geo import crs as crs_mod
 from geo.errors import InvalidInput, LedgerError
-from geo.ledger import Report, Row, is_blank, map_columns, parse_all
-from geo.places import SOURCE_CRSES, Term, term_index
+from geo.places import crs as crs_mod
+from geo.places.ledger import Report, Row, is_blank, map_columns, parse_all
+from geo.places.vocabulary import SOURCE_CRSES, Term, term_index
 
 
 def _codes(terms: tuple[Term, ...]) -> tuple[str, ...]:
@@ -454,7 +454,7 @@ def finish_households(rows: list[tuple[int, HouseholdRecord]], options: Househol
     official: dict[int, str | None] = {}
     names: dict[int, str | None] = {}
     if located_idx:
-        from geo.districts import assign_districts  # heavy: boundary data, only when needed
+        from geo.places.districts import assign_districts  # heavy: boundary data, only when needed
 
         found = assign_districts(lon, lat)
         for j, i in enumerate(located_idx):

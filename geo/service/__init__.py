@@ -1,5 +1,1 @@
-"""Use cases shared by web views, CLI commands and workers (framework-free).
-
-Each takes a SQLAlchemy ``Session`` and plain values and leaves committing to
-its caller, so a view, a command and a test decide the transaction alike.
-"""
+"""Use cases shared by web views, CLI commands and job workers (framework-free)."""

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from geo.db import history
 from geo.db import trust as store
 from geo.errors import GeoError, InvalidInput, PlaceNotFound
-from geo.hours import parse_chinese_hours
+from geo.places.hours_parse import parse_chinese_hours
 from geo.trust.freshness import DEFAULT_STALE_AFTER_DAYS, PlaceFreshness, freshness
 from geo.trust.photos import MAX_PHOTO_BYTES, clean_photo
 from geo.trust.reports import (

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from geo.errors import InvalidInput
-from geo.places import AMENITIES, CHINA_BBOX
+from geo.places.vocabulary import AMENITIES, CHINA_BBOX
 
 
 @dataclass(frozen=True)

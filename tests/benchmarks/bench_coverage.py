@@ -13,7 +13,7 @@ resident size before the method started.
 
 Methods (all in one metric CRS, metres):
 
-- ``yitu``: :func:`geo.coverage.covered_within` (raster prefilter + k-d tree).
+- ``yitu``: :func:`geo.planning.reach.covered_within` (raster prefilter + k-d tree).
 - ``sjoin_nearest``: ``geopandas.sjoin_nearest(points, stations,
   max_distance=500)``; building the point GeoDataFrame is timed separately.
 - ``buffer_sjoin``: stations buffered by 500 m (64-gon), then
@@ -80,7 +80,7 @@ def worker(method: str, n_points: int, n_stations: int, radius: float, repeat: i
     points, stations = make_data(n_points, n_stations, seed)
     extra: dict[str, object] = {}
     if method == "yitu":
-        from geo.coverage import covered_within
+        from geo.planning.reach import covered_within
 
         def run() -> int:
             return int(covered_within(points, stations, radius_m=radius).sum())

@@ -1,4 +1,4 @@
-"""Benchmark geo.crs array conversions against a Python loop over prcoords.
+"""Benchmark geo.places.crs array conversions against a Python loop over prcoords.
 
 Run: .venv/bin/python tests/benchmarks/bench_crs.py [n_points]
 Prints medians of 3 runs and the ratio loop/vectorized, extrapolated to 10
@@ -14,7 +14,7 @@ from functools import partial
 
 import numpy as np
 
-from geo import crs
+from geo.places import crs
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000_000
 LOOP_SAMPLE = 100_000

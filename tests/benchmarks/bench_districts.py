@@ -1,4 +1,4 @@
-"""Benchmark geo.districts.assign_districts against STRtree predicate queries.
+"""Benchmark geo.places.districts.assign_districts against STRtree predicate queries.
 
 Run: .venv/bin/python tests/benchmarks/bench_districts.py [n_points]
 
@@ -22,7 +22,8 @@ from collections.abc import Callable
 import numpy as np
 import shapely
 
-from geo import districts
+from geo.places.boundaries import read_boundary_file
+from geo.places.districts import _table, assign_districts
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
 RUNS = 5
@@ -39,15 +40,15 @@ def median_seconds(fn: Callable[[], object]) -> float:
 
 def main() -> None:
     t0 = time.perf_counter()
-    frame = districts.read_boundary_file()
+    frame = read_boundary_file()
     t1 = time.perf_counter()
-    table = districts._table()  # noqa: SLF001  (the benchmark measures the cache)
+    table = _table()  # noqa: SLF001  (the benchmark measures the cache)
     t2 = time.perf_counter()
-    districts.assign_districts(np.array([101.78]), np.array([36.61]))
+    assign_districts(np.array([101.78]), np.array([36.61]))
     rng = np.random.default_rng(1)
     warm_lon = rng.uniform(73, 135, 200_000)
     warm_lat = rng.uniform(18, 54, 200_000)
-    districts.assign_districts(warm_lon, warm_lat)  # prepares every polygon
+    assign_districts(warm_lon, warm_lat)  # prepares every polygon
     t3 = time.perf_counter()
     print(f"districts: {len(frame):,}; read file {t1 - t0:.2f} s; "
           f"build index {t2 - t1:.2f} s; first queries (prepare polygons) {t3 - t2:.2f} s")
@@ -58,13 +59,13 @@ def main() -> None:
     }
     print(f"points per run: {N:,}; median of {RUNS} runs")
     for label, (lon, lat) in settings.items():
-        ours = median_seconds(lambda lon=lon, lat=lat: districts.assign_districts(lon, lat))
+        ours = median_seconds(lambda lon=lon, lat=lat: assign_districts(lon, lat))
 
         def baseline(lon: np.ndarray = lon, lat: np.ndarray = lat) -> None:
             table.tree.query(shapely.points(lon, lat), predicate="intersects")
 
         base = median_seconds(baseline)
-        found = districts.assign_districts(lon, lat)["adcode"].notna().mean()
+        found = assign_districts(lon, lat)["adcode"].notna().mean()
         print(f"{label:>11}: assign_districts {ours:.3f} s "
               f"({N / ours / 1e3:,.0f}k points/s, {found:.0%} in a district); "
               f"STRtree predicate query {base:.3f} s; ratio {base / ours:.1f}x")

@@ -26,9 +26,9 @@ from geo.db.engine import database_url, make_engine, session_factory
 from geo.db.imports import import_ledger, write_places
 from geo.db.migrate import create_database, drop_database, upgrade
 from geo.db.models import Place
-from geo.ledger import Report, read_rows
-from geo.place_rows import ImportOptions, finish_places, parse_places
-from geo.synthetic import random_places
+from geo.places.ledger import Report, read_rows
+from geo.places.rows import ImportOptions, finish_places, parse_places
+from geo.places.synthetic import random_places
 
 console = Console()
 

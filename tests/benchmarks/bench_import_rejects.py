@@ -22,8 +22,8 @@ from rich.console import Console
 from rich.table import Table
 
 from geo.errors import LedgerError
-from geo.ledger import Limits, Report, read_rows
-from geo.place_rows import ImportOptions, parse_places
+from geo.places.ledger import Limits, Report, read_rows
+from geo.places.rows import ImportOptions, parse_places
 
 OPTIONS = ImportOptions(kind="station", crs="wgs84", source="bench")
 

@@ -3,7 +3,7 @@
 What it does, in one run, on 127.0.0.1 only:
 
 1. creates a scratch database (``yitu_bench_<random>``), migrates it and loads
-   110,000 generated stations across China (``geo.synthetic.random_places``)
+   110,000 generated stations across China (``geo.places.synthetic.random_places``)
    plus a city of 3,000 stations ("基准市");
 2. serves the app with gunicorn (gthread workers) and, beside the real
    ``/api/v1/places/nearest``, a bench-only route answering the same question
@@ -113,9 +113,9 @@ def load_places(url: str, n: int, city_n: int) -> None:
     """COPY ``n`` synthetic stations plus ``city_n`` in the benchmark city."""
     import numpy as np
 
-    from geo.hours import parse_chinese_hours
-    from geo.places import normalize_amenity
-    from geo.synthetic import random_places
+    from geo.places.hours_parse import parse_chinese_hours
+    from geo.places.synthetic import random_places
+    from geo.places.vocabulary import normalize_amenity
 
     frame = random_places(n, seed=1)
     rng = np.random.default_rng(2)
@@ -213,7 +213,7 @@ def start_gunicorn(url: str, port: int, workers: int, threads: int) -> subproces
 
 def query_points(n: int, seed: int = 3) -> list[tuple[float, float]]:
     """Points where riders are: around the synthetic city centres and the bench city."""
-    from geo.synthetic import CITY_CENTRES
+    from geo.places.synthetic import CITY_CENTRES
 
     rng = random.Random(seed)
     centres = [(c[1], c[2]) for c in CITY_CENTRES] + [CITY_CENTRE]

@@ -38,9 +38,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from geo.coverage import project  # noqa: E402
-from geo.crs import local_metric_crs  # noqa: E402
-from geo.siting import choose_sites_from_matrix, cover_matrix  # noqa: E402
+from geo.places.crs import local_metric_crs  # noqa: E402
+from geo.planning.mclp import choose_sites_from_matrix, cover_matrix  # noqa: E402
+from geo.planning.metric import project  # noqa: E402
 
 RADIUS_M = 500.0
 LON0, LAT0 = 121.47, 31.23

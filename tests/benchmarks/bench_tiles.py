@@ -5,7 +5,7 @@ What it does, in one run, on 127.0.0.1 only:
 1. creates a scratch database (``yitu_bench_<random>``), migrates it and loads
    186,100 generated stations across China (the national count at the end
    of 2024), 12,100 of them open 24 hours: 70 % scattered around city
-   centres (``geo.synthetic.random_places``), 30 % spread over provinces;
+   centres (``geo.places.synthetic.random_places``), 30 % spread over provinces;
 2. PostGIS, uncached: builds a fixed set of tiles (the national view at
    zoom 4; 3 x 3 tiles around each city centre at zooms 6, 8, 10, 12, 13)
    with :func:`geo.service.opendata.place_tile` -- p50/p99 per zoom band;
@@ -59,7 +59,7 @@ from geo.opendata.tiles import (  # noqa: E402
     tile_of,
     tiles_covering,
 )
-from geo.synthetic import CITY_CENTRES  # noqa: E402
+from geo.places.synthetic import CITY_CENTRES  # noqa: E402
 
 GOALS = {"p99_warm_ms": 50.0, "largest_tile_kb": 50.0, "national_view_kb": 300.0}
 OPEN_24H = 12_100
@@ -70,8 +70,8 @@ def load_places(url: str, n: int) -> None:
     """COPY ``n`` generated stations, ``OPEN_24H`` of them open 24 hours."""
     import numpy as np
 
-    from geo.places import CHINA_BBOX, normalize_amenity
-    from geo.synthetic import random_places
+    from geo.places.synthetic import random_places
+    from geo.places.vocabulary import CHINA_BBOX, normalize_amenity
 
     near = int(n * 0.7)
     frame = random_places(near, seed=186)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from geo.crs import from_wgs84
+from geo.places.crs import from_wgs84
 from tests.browser.conftest import CENTRE, LiveServer, Places, screenshot
 from tests.finder_fixtures import HOSTILE_NAMES
 
@@ -233,7 +233,7 @@ def test_gcj02_tiles_draw_shifted_markers(
     assert drawn is not None
     lon, lat, (w_lon, w_lat) = drawn[0], drawn[1], drawn[2]
     g_lon, g_lat = from_wgs84(w_lon, w_lat, crs="gcj02")
-    # The browser (gcoord) and the server (geo.crs) shift alike, to ~1 cm.
+    # The browser (gcoord) and the server (geo.places.crs) shift alike, to ~1 cm.
     assert abs(lon - g_lon) < 1e-7 and abs(lat - g_lat) < 1e-7
     assert abs(lon - w_lon) > 1e-3  # and it did shift (~500 m here)
     assert audit.tile_requests and all("autonavi.com" in u for u in audit.tile_requests)

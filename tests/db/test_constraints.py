@@ -9,7 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DataError, IntegrityError, InternalError
 from sqlalchemy.orm import Session
 
-from geo.places import AMENITIES, HOST_TYPES, KINDS, SIX_HAVE_KEYS, STATUSES
+from geo.places.vocabulary import AMENITIES, HOST_TYPES, KINDS, SIX_HAVE_KEYS, STATUSES
 
 GOOD = {
     "kind": "station",

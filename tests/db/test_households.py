@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 from geo.db import households as register
 from geo.db.audit import AuditEntry
 from geo.errors import HouseholdNotFound, InvalidInput
-from geo.households import HouseholdImportOptions
-from geo.ledger import Report
+from geo.places.ledger import Report
+from geo.register.households import HouseholdImportOptions
 from tests.household_fixtures import (
     CASEWORKER,
     CHENGXI,

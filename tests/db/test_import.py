@@ -21,7 +21,7 @@ from openpyxl import Workbook
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from geo.synthetic import random_places
+from geo.places.synthetic import random_places
 
 ROOT = Path(__file__).resolve().parents[2]
 

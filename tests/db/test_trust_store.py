@@ -15,7 +15,7 @@ from geo.db import history
 from geo.db import trust as store
 from geo.db.models import Place
 from geo.errors import InvalidInput, PlaceNotFound
-from geo.places import AMENITIES
+from geo.places.vocabulary import AMENITIES
 from geo.service import trust
 from geo.trust.reports import REPORT_TYPE_CODES
 from tests.finder_fixtures import add_place

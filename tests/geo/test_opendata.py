@@ -27,7 +27,7 @@ from geo.opendata.tiles import (
     tile_of,
     tiles_covering,
 )
-from geo.places import AMENITIES
+from geo.places.vocabulary import AMENITIES
 
 
 def test_mercator_matches_pyproj() -> None:

@@ -11,7 +11,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from geo.crs import from_wgs84
+from geo.places.crs import from_wgs84
 from tests.finder_fixtures import HOSTILE_NAMES, add_place
 from tests.map_data import map_features, shown_text
 
@@ -98,7 +98,7 @@ def test_place_page_everything(client: FlaskClient, db: Session) -> None:
     page = client.get(f"/places/{place_id}").get_data(as_text=True)
 
     assert "二七区 &#36;&#123;x&#125; 驿站" in page
-    assert "24小时营业" in page  # hours in words from geo.hours.describe
+    assert "24小时营业" in page  # hours in words from web.hours_text.describe
     for code, word in (("water", "饮用水"), ("toilet", "卫生间"), ("charging", "手机充电")):
         assert f"#a-{code}" in page and word in page
     assert "2025-03-01" in page

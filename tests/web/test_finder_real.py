@@ -14,9 +14,9 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo.db.imports import import_ledger, write_places
-from geo.demo import load_demo_places
-from geo.ledger import Report
-from geo.place_rows import ImportOptions, finish_places
+from geo.places.demo import load_demo_places
+from geo.places.ledger import Report
+from geo.places.rows import ImportOptions, finish_places
 
 SOURCE = "test:zhengzhou"
 

@@ -9,7 +9,7 @@ import geopandas as gpd
 import pytest
 from shapely.geometry import Point
 
-from geo.crs import from_wgs84
+from geo.places.crs import from_wgs84
 from tests.finder_fixtures import HOSTILE_NAMES
 from tests.map_data import map_features, shown_text
 from web.maps import (

@@ -214,7 +214,7 @@ def test_shanghai_end_to_end(runner: FlaskCliRunner, client: FlaskClient, db: Se
     assert meta["points"] > 16_000 and meta["source_crs"] == "gcj02"
     # Ten depots of new_1.csv serve as today's stations.
     depots = pd.read_csv(folder / "new_1.csv").head(10)
-    from geo.crs import to_wgs84_arrays
+    from geo.places.crs import to_wgs84_arrays
 
     d_lon, d_lat = to_wgs84_arrays(depots["Lng"].to_numpy(), depots["Lat"].to_numpy(),
                                    crs="gcj02")

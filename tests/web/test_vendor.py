@@ -6,7 +6,7 @@ import hashlib
 import re
 from pathlib import Path
 
-from geo.places import AMENITIES
+from geo.places.vocabulary import AMENITIES
 from web.maps import GCOORD_DIR, ICONS_DIR, LEAFLET_DIR
 
 STATIC = Path(__file__).resolve().parents[2] / "web" / "static"

@@ -17,22 +17,17 @@ import pandas as pd
 from flask import current_app
 from flask.cli import with_appcontext
 
+from geo.activity.cells import DEFAULT_RESOLUTION, Aggregator
+from geo.activity.columns import parse_point_columns
+from geo.activity.distributed import aggregate_activity_dask
+from geo.activity.points import ActivityReport, Area
+from geo.activity.shanghai import SHANGHAI_FILES, read_shanghai_orders
+from geo.activity.sources import DEFAULT_CHUNK_ROWS
+from geo.activity.table import read_activity
+from geo.activity.times import TimeOptions
 from geo.db.activity import list_datasets, replace_dataset
-from geo.demand import (
-    DEFAULT_CHUNK_ROWS,
-    DEFAULT_RESOLUTION,
-    SHANGHAI_FILES,
-    ActivityReport,
-    Aggregator,
-    Area,
-    TimeOptions,
-    aggregate_activity_dask,
-    parse_point_columns,
-    read_activity,
-    read_shanghai_orders,
-)
 from geo.errors import GeoError, InvalidInput
-from geo.ledger import parse_mapping_option
+from geo.places.ledger import parse_mapping_option
 from web.commands.groups import imports
 from web.commands.progress import console, fail
 from web.db import session
@@ -62,10 +57,10 @@ def rider_salt() -> bytes:
 def area_from_option(city: str, area_file: Path | None, area_crs: str) -> Area:
     """Return where points may lie: a polygon file, the city's boundary, or China."""
     if area_file is not None:
-        from geo.coverage import read_polygon
+        from geo.places.polygons import read_polygon
 
         return Area(name=area_file.name, geometry=read_polygon(area_file, crs=area_crs))
-    from geo.districts import find_area
+    from geo.places.areas import find_area
 
     try:
         return Area(name=city, geometry=find_area(city).geometry)

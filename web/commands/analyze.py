@@ -17,15 +17,20 @@ import click
 from flask.cli import AppGroup
 from rich.table import Table
 
-from geo import coverage as cov
-from geo import siting as sit
-from geo.crs import validate_lonlat
 from geo.db.activity import list_datasets
 from geo.errors import GeoError, InvalidInput
-from geo.places import AMENITIES, CHINA_BBOX, KINDS
+from geo.places.crs import validate_lonlat
+from geo.places.polygons import read_polygon
+from geo.places.vocabulary import AMENITIES, CHINA_BBOX, KINDS
+from geo.planning.candidates import read_candidates
+from geo.planning.coverage_export import write_coverage_csv, write_coverage_geojson
+from geo.planning.mclp import DEFAULT_TIME_LIMIT_S
+from geo.planning.siting import DEFAULT_SITE_COST
+from geo.planning.siting_export import write_sites_csv, write_sites_geojson
 from web.commands.progress import console, fail
 from web.db import session
 from web.planner import PlannerQuery, load_network, run_coverage, run_siting
+from web.planner_curves import plot_curve
 
 analyze = AppGroup("analyze", help="Coverage of rider activity and where new stations go.")
 
@@ -89,7 +94,7 @@ def _query(kw: dict[str, Any]) -> PlannerQuery:
         raise InvalidInput("say which activity to analyse: --city or --dataset", field="city")
     polygon_wkt = None
     if kw.get("polygon"):
-        polygon_wkt = cov.read_polygon(kw["polygon"], crs=kw["polygon_crs"]).wkt
+        polygon_wkt = read_polygon(kw["polygon"], crs=kw["polygon_crs"]).wkt
     added = []
     for text in kw.get("add") or ():
         lon, _, lat = text.partition(",")
@@ -185,16 +190,16 @@ def coverage_command(query: PlannerQuery, out: Path | None, cells_out: Path | No
         answer = run_coverage(session(), query, network=_network(kw))
         result = answer.result
         if out:
-            _write_text(out, lambda s: cov.write_coverage_geojson(result, s, layer="gaps"))
+            _write_text(out, lambda s: write_coverage_geojson(result, s, layer="gaps"))
         if cells_out:
-            _write_text(cells_out, lambda s: cov.write_coverage_geojson(result, s,
+            _write_text(cells_out, lambda s: write_coverage_geojson(result, s,
                                                                           layer="cells"))
         if csv_path:
-            _write_text(csv_path, lambda s: cov.write_coverage_csv(result, s, layer="uncovered"))
+            _write_text(csv_path, lambda s: write_coverage_csv(result, s, layer="uncovered"))
         if gaps_csv:
-            _write_text(gaps_csv, lambda s: cov.write_coverage_csv(result, s, layer="gaps"))
+            _write_text(gaps_csv, lambda s: write_coverage_csv(result, s, layer="gaps"))
         if districts_csv:
-            _write_text(districts_csv, lambda s: cov.write_coverage_csv(result, s,
+            _write_text(districts_csv, lambda s: write_coverage_csv(result, s,
                                                                           layer="districts"))
         if json_path:
             json_path.write_text(json.dumps(result.summary(), ensure_ascii=False, indent=2,
@@ -212,7 +217,7 @@ def coverage_command(query: PlannerQuery, out: Path | None, cells_out: Path | No
 @click.option("--p", "p", type=click.IntRange(1, 100_000), help="Number of new stations.")
 @click.option("--budget", type=click.FloatRange(0, min_open=True),
               help="Or: money for new stations (yuan).")
-@click.option("--cost", type=click.FloatRange(0, min_open=True), default=sit.DEFAULT_SITE_COST,
+@click.option("--cost", type=click.FloatRange(0, min_open=True), default=DEFAULT_SITE_COST,
               show_default=True, help="Cost of one station where a candidate has none.")
 @click.option("--candidates", "candidate_files", multiple=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -223,7 +228,7 @@ def coverage_command(query: PlannerQuery, out: Path | None, cells_out: Path | No
               help="Also offer the centres of uncovered cells as candidates.")
 @click.option("--max-cell-candidates", type=click.IntRange(1, 1_000_000), default=3000,
               show_default=True)
-@click.option("--time-limit", type=click.FloatRange(1, 86_400), default=sit.DEFAULT_TIME_LIMIT_S,
+@click.option("--time-limit", type=click.FloatRange(1, 86_400), default=DEFAULT_TIME_LIMIT_S,
               show_default=True, help="Seconds the solver may take.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the proposed sites as GeoJSON (WGS-84).")
@@ -247,19 +252,19 @@ def siting_command(query: PlannerQuery, p: int | None, budget: float | None, cos
         answer = run_coverage(session(), query, network=network)
         candidates = None
         if candidate_files:
-            candidates = pd.concat([sit.read_candidates(f, crs=candidates_crs)
+            candidates = pd.concat([read_candidates(f, crs=candidates_crs)
                                     for f in candidate_files], ignore_index=True)
         with console.status("solving"):
             result = run_siting(answer, p=p, budget=budget, cost=cost, candidates=candidates,
                                 from_cells=from_cells, max_cell_candidates=max_cell_candidates,
                                 network=network, time_limit_s=time_limit)
         if out:
-            _write_text(out, lambda s: sit.write_sites_geojson(result, s))
+            _write_text(out, lambda s: write_sites_geojson(result, s))
         if csv_path:
-            _write_text(csv_path, lambda s: sit.write_sites_csv(result, s))
+            _write_text(csv_path, lambda s: write_sites_csv(result, s))
         if plot:
             fmt = "svg" if plot.suffix.lower() == ".svg" else "png"
-            sit.plot_curve(result, plot, fmt=fmt)
+            plot_curve(result, plot, fmt=fmt)
         if json_path:
             json_path.write_text(json.dumps({"summary": result.summary(),
                                              "curve": result.curve.to_dict("list")},

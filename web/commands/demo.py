@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import click
 from flask.cli import AppGroup
-from geo.demo import DEMO_SOURCE, load_demo_places
 
 from geo.db.catalog import count_places
 from geo.db.imports import write_places
-from geo.ledger import Report
-from geo.place_rows import finish_places
+from geo.places.demo import DEMO_SOURCE, load_demo_places
+from geo.places.ledger import Report
+from geo.places.rows import finish_places
 from web.commands.progress import console, progress_bar, show_report
 from web.db import session
 

@@ -21,20 +21,20 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import text
 
-from geo.crypto import generate_key
 from geo.db import households as household_db
 from geo.db.audit import Actor
 from geo.db.engine import make_engine
 from geo.errors import GeoError
-from geo.households import (
+from geo.places.ledger import Report, parse_mapping_option
+from geo.places.vocabulary import SOURCE_CRSES
+from geo.register.crypto import generate_key
+from geo.register.households import (
     CATEGORIES,
     HouseholdImportOptions,
     HouseholdRecord,
     finish_households,
     validate,
 )
-from geo.ledger import Report, parse_mapping_option
-from geo.places import SOURCE_CRSES
 from web.commands.progress import console, fail, show_report
 from web.private_db import cipher, private_session
 

@@ -14,9 +14,9 @@ from geo.db.catalog import EXPORT_COLUMNS, PlaceFilter, iter_places
 from geo.db.imports import import_ledger
 from geo.errors import GeoError
 from geo.export import feature, write_csv, write_geojson, write_xlsx
-from geo.ledger import Limits, parse_mapping_option
-from geo.place_rows import ImportOptions
-from geo.places import KINDS, SOURCE_CRSES
+from geo.places.ledger import Limits, parse_mapping_option
+from geo.places.rows import ImportOptions
+from geo.places.vocabulary import KINDS, SOURCE_CRSES
 from web.commands.groups import exports, imports
 from web.commands.progress import console, fail, progress_bar, show_report
 from web.db import session

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from geo.ledger import Report
+from geo.places.ledger import Report
 
 console = Console(stderr=True)
 SHOWN_ISSUES = 40

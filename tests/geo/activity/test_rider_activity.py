@@ -10,7 +10,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geo import demand
+from geo.activity.cells import aggregate_points, window_totals
+from geo.activity.columns import PointColumns, plan_columns
+from geo.activity.distributed import aggregate_activity_dask
+from geo.activity.points import ActivityReport
+from geo.activity.riders import hash_rider_ids
+from geo.activity.shanghai import read_shanghai_orders
+from geo.activity.table import read_activity
+from geo.activity.times import TimeOptions, hours_of_week
+from geo.activity.windows import parse_window
 from geo.errors import InvalidInput, InvalidLocation, LedgerError
 
 SALT = b"test-salt-0123456789abcdef"
@@ -25,28 +33,28 @@ def write_csv(path: Path, rows: list[dict[str, object]], *, encoding: str = "utf
     return path
 
 
-def read_all(path: Path, **kw: object) -> tuple[pd.DataFrame, demand.ActivityReport]:
-    report = demand.ActivityReport(source=path.name)
+def read_all(path: Path, **kw: object) -> tuple[pd.DataFrame, ActivityReport]:
+    report = ActivityReport(source=path.name)
     options = {"crs": "wgs84", "salt": SALT, **kw}
-    chunks = list(demand.read_activity(path, report=report, **options))
-    return demand.aggregate_points(chunks), report
+    chunks = list(read_activity(path, report=report, **options))
+    return aggregate_points(chunks), report
 
 
 # --------------------------------------------------------------------------- windows
 
 
 def test_named_windows_and_their_hours() -> None:
-    lunch = demand.parse_window("weekday-lunch")
+    lunch = parse_window("weekday-lunch")
     assert lunch.days == (0, 1, 2, 3, 4)
     assert (lunch.start, lunch.end) == (time(11, 0), time(13, 30))
     # 11:00-13:30 overlaps hours 11, 12 and 13 of each weekday.
     assert list(lunch.hours_of_week()[:3]) == [11, 12, 13]
     assert len(lunch.hours_of_week()) == 15
-    assert demand.parse_window("all").hours_of_week().tolist() == list(range(168))
+    assert parse_window("all").hours_of_week().tolist() == list(range(168))
 
 
 def test_window_past_midnight_wraps_into_next_day_and_week() -> None:
-    sunday_night = demand.parse_window("22:00-05:00,Su")
+    sunday_night = parse_window("22:00-05:00,Su")
     assert sunday_night.hours_of_week().tolist() == [0, 1, 2, 3, 4, 166, 167]
     assert sunday_night.day_ranges() == [(6, 22 * 60, 24 * 60), (0, 0, 5 * 60)]
 
@@ -55,12 +63,12 @@ def test_window_past_midnight_wraps_into_next_day_and_week() -> None:
                                   "11:00-13:00,Funday"])
 def test_bad_windows_are_refused_with_the_expected_forms(text: str) -> None:
     with pytest.raises(InvalidInput) as err:
-        demand.parse_window(text)
+        parse_window(text)
     assert err.value.field == "window"
 
 
 def test_custom_window_with_days() -> None:
-    early = demand.parse_window("05:00-08:00,Mo-Sa")
+    early = parse_window("05:00-08:00,Mo-Sa")
     assert early.days == (0, 1, 2, 3, 4, 5)
     assert early.describe() == "Mo,Tu,We,Th,Fr,Sa 05:00-08:00"
 
@@ -69,7 +77,7 @@ def test_custom_window_with_days() -> None:
 
 
 def test_hours_of_week_from_the_accepted_forms() -> None:
-    opts = demand.TimeOptions(year=2024, time_only_weekday=2)
+    opts = TimeOptions(year=2024, time_only_weekday=2)
     cases = {
         f"{MONDAY} 08:30:00": 8,                 # naive = Asia/Shanghai local
         f"{MONDAY}T00:30:00+00:00": 8,           # UTC 00:30 = 08:30 in Shanghai
@@ -78,25 +86,25 @@ def test_hours_of_week_from_the_accepted_forms() -> None:
         "07:15": 2 * 24 + 7,                     # time only: on the given weekday
     }
     for text, expected in cases.items():
-        got = demand.hours_of_week(pd.Series([text], dtype=object), options=opts)
+        got = hours_of_week(pd.Series([text], dtype=object), options=opts)
         assert got.tolist() == [expected], text
     epoch = pd.Series([1709512200, 1709512200000])  # 2024-03-04 00:30 UTC, s and ms
-    assert demand.hours_of_week(epoch, options=opts).tolist() == [8, 8]
+    assert hours_of_week(epoch, options=opts).tolist() == [8, 8]
 
 
 def test_blank_times_are_minus_one_and_garbage_names_the_row() -> None:
-    opts = demand.TimeOptions()
+    opts = TimeOptions()
     values = pd.Series([f"{MONDAY} 08:00", "", None], dtype=object)
-    assert demand.hours_of_week(values, options=opts).tolist() == [8, -1, -1]
+    assert hours_of_week(values, options=opts).tolist() == [8, -1, -1]
     with pytest.raises(InvalidInput) as err:
-        demand.hours_of_week(pd.Series([f"{MONDAY} 08:00", "soon"], dtype=object),
+        hours_of_week(pd.Series([f"{MONDAY} 08:00", "soon"], dtype=object),
                              options=opts, column="t", rows=np.array([2, 3]), row_label="line")
     assert "line 3" in str(err.value) and "'t'" in str(err.value)
 
 
 def test_year_less_times_need_a_year() -> None:
     with pytest.raises(InvalidInput) as err:
-        demand.hours_of_week(pd.Series(["05-01 07:59:00"]), options=demand.TimeOptions())
+        hours_of_week(pd.Series(["05-01 07:59:00"]), options=TimeOptions())
     assert "--year" in str(err.value)
     assert err.value.field == "year"
 
@@ -105,45 +113,45 @@ def test_year_less_times_need_a_year() -> None:
 
 
 def test_columns_found_by_synonyms_in_both_languages() -> None:
-    plan = demand.plan_columns(["经度", "纬度", "定位时间", "骑手ID", "单量"])
-    assert plan.points[0] == demand.PointColumns("经度", "纬度", "定位时间")
+    plan = plan_columns(["经度", "纬度", "定位时间", "骑手ID", "单量"])
+    assert plan.points[0] == PointColumns("经度", "纬度", "定位时间")
     assert (plan.rider, plan.weight) == ("骑手ID", "单量")
 
 
 def test_unknown_columns_list_what_was_found_and_expected() -> None:
     with pytest.raises(InvalidInput) as err:
-        demand.plan_columns(["a", "b", "when"])
+        plan_columns(["a", "b", "when"])
     message = str(err.value)
     assert "Columns found: a, b, when" in message
     assert "lon" in message and "lng" in message and "--map" in message
 
 
 def test_explicit_mapping_wins_and_is_checked() -> None:
-    plan = demand.plan_columns(["x1", "y1", "t", "lon"], mapping={"x1": "lon", "y1": "lat",
+    plan = plan_columns(["x1", "y1", "t", "lon"], mapping={"x1": "lon", "y1": "lat",
                                                                   "t": "time"})
-    assert plan.points[0] == demand.PointColumns("x1", "y1", "t")
+    assert plan.points[0] == PointColumns("x1", "y1", "t")
     with pytest.raises(InvalidInput, match="no column 'nope'"):
-        demand.plan_columns(["lon", "lat", "t"], mapping={"nope": "time"})
+        plan_columns(["lon", "lat", "t"], mapping={"nope": "time"})
     with pytest.raises(InvalidInput, match="unknown field"):
-        demand.plan_columns(["lon", "lat", "t"], mapping={"t": "when"})
+        plan_columns(["lon", "lat", "t"], mapping={"t": "when"})
 
 
 # --------------------------------------------------------------------------- rider ids
 
 
 def test_rider_hashes_are_keyed_stable_and_format_blind() -> None:
-    hashed = demand.hash_rider_ids(pd.Series([317, 317.0, "317", " 317 ", None, "", "9"],
+    hashed = hash_rider_ids(pd.Series([317, 317.0, "317", " 317 ", None, "", "9"],
                                              dtype=object), salt=SALT)
     assert len(set(hashed[:4].tolist())) == 1
     assert hashed[4] == hashed[5] == 0
     assert hashed[6] not in (0, hashed[0])
-    other = demand.hash_rider_ids(pd.Series(["317"]), salt=SALT + b"x")
+    other = hash_rider_ids(pd.Series(["317"]), salt=SALT + b"x")
     assert other[0] != hashed[0]
 
 
 def test_short_salt_is_refused() -> None:
     with pytest.raises(InvalidInput, match="salt"):
-        demand.hash_rider_ids(["a"], salt=b"short")
+        hash_rider_ids(["a"], salt=b"short")
 
 
 # --------------------------------------------------------------------------- files
@@ -164,7 +172,7 @@ def test_csv_aggregates_points_and_distinct_riders(tmp_path: Path) -> None:
     by_hour = cells.set_index("hour_of_week")
     assert by_hour.loc[11, "points"] == 3 and by_hour.loc[11, "riders"] == 2
     assert by_hour.loc[12, "points"] == 1 and by_hour.loc[12, "riders"] == 1
-    totals = demand.window_totals(cells, window=demand.parse_window("weekday-lunch"))
+    totals = window_totals(cells, window=parse_window("weekday-lunch"))
     assert totals["points"].tolist() == [4]
     assert totals["rider_hours"].tolist() == [3]  # r1 in two hours counts twice
 
@@ -242,7 +250,7 @@ def test_unknown_file_type(tmp_path: Path) -> None:
 
 
 def test_gcj02_points_are_converted(tmp_path: Path) -> None:
-    from geo.crs import from_wgs84
+    from geo.places.crs import from_wgs84
 
     g_lon, g_lat = from_wgs84(LON, LAT, crs="gcj02")
     rows = [{"lon": g_lon, "lat": g_lat, "time": f"{MONDAY} 08:00"}]
@@ -267,8 +275,8 @@ def test_parquet_and_geoparquet_match_csv(tmp_path: Path) -> None:
     geo = gpd.GeoDataFrame(frame.drop(columns=["lon", "lat"]),
                            geometry=gpd.points_from_xy(frame["lon"], frame["lat"]), crs=4326)
     geo.to_parquet(tmp_path / "p.geoparquet")
-    report = demand.ActivityReport(source="geo")
-    gpq_cells = demand.aggregate_points(demand.read_activity(
+    report = ActivityReport(source="geo")
+    gpq_cells = aggregate_points(read_activity(
         tmp_path / "p.geoparquet", crs=None, salt=SALT, report=report))
     assert report.crs == "EPSG:4326"
     pd.testing.assert_frame_equal(csv_cells, gpq_cells)
@@ -281,7 +289,7 @@ def test_extra_point_sets_count_separately_and_skip_blanks(tmp_path: Path) -> No
         {"lng": LON, "lat": LAT, "pickup_time": f"{MONDAY} 09:00", "acc_lng": None,
          "acc_lat": None, "accept_time": None},
     ]
-    extra = demand.PointColumns("acc_lng", "acc_lat", "accept_time")
+    extra = PointColumns("acc_lng", "acc_lat", "accept_time")
     cells, report = read_all(write_csv(tmp_path / "two.csv", rows), extra_points=[extra])
     assert report.points == 3
     assert report.skipped == {"points#2: blank coordinates": 1}
@@ -295,7 +303,7 @@ def test_lade_workbook(shared_data: Path) -> None:
     path = shared_data / "lade-pickups" / "pickups.xlsx"
     with pytest.raises(InvalidInput, match="--year"):
         read_all(path, crs="gcj02")
-    cells, report = read_all(path, crs="gcj02", times=demand.TimeOptions(year=2022))
+    cells, report = read_all(path, crs="gcj02", times=TimeOptions(year=2022))
     assert report.rows_read == 3911
     assert report.columns["lon"] == "lng" and report.columns["time"] == "pickup_time"
     assert report.columns["rider"] == "courier_id" and report.has_riders
@@ -306,8 +314,8 @@ def test_lade_workbook(shared_data: Path) -> None:
 
 def test_shanghai_orders_join(shared_data: Path) -> None:
     folder = shared_data / "shanghai-orders-2016"
-    report = demand.ActivityReport(source="sh")
-    points = demand.read_shanghai_orders(folder, report=report)
+    report = ActivityReport(source="sh")
+    points = read_shanghai_orders(folder, report=report)
     new4 = pd.read_csv(folder / "new_4.csv")
     new5 = pd.read_csv(folder / "new_5.csv")
     assert len(points) == 2 * len(new5) + len(new4)
@@ -319,7 +327,7 @@ def test_shanghai_orders_join(shared_data: Path) -> None:
     assert parcels.min() >= 8 and parcels.max() <= 19
     # A pickup at a shop lands where the (GCJ-02) shop is once converted to WGS-84.
     assert points.lon.min() > 120.8 and points.lon.max() < 122.2
-    from geo.crs import to_wgs84
+    from geo.places.crs import to_wgs84
 
     shops = pd.read_csv(folder / "new_3.csv").set_index("Shop_id")
     shop = shops.loc[new5["Shop_id"].iloc[0]]
@@ -347,7 +355,7 @@ def test_dask_cluster_gives_the_single_machine_result(tmp_path: Path) -> None:
     single, single_report = read_all(path, chunk_rows=1500)
     with LocalCluster(n_workers=2, processes=False, dashboard_address=None) as cluster, \
             Client(cluster) as client:
-        spread, report = demand.aggregate_activity_dask(path, scheduler=client, crs="wgs84",
+        spread, report = aggregate_activity_dask(path, scheduler=client, crs="wgs84",
                                                         salt=SALT, blocksize="40kB")
     partitions = int(report.notes[-1].split(" in ")[1].split()[0])
     assert partitions > 1  # the file really was split across workers

@@ -1,4 +1,4 @@
-"""geo.crs: WGS-84 / GCJ-02 / BD-09 conversions, metric CRS, CRS checks, lon/lat validation."""
+"""geo.places.crs: WGS-84 / GCJ-02 / BD-09 conversions, metric CRS, CRS checks, lon/lat validation."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ from pyproj.aoi import AreaOfInterest
 from pyproj.database import query_utm_crs_info
 from shapely.geometry import Point
 
-from geo import crs
 from geo.errors import CRSMismatch, InvalidInput, InvalidLocation
-from geo.places import CHINA_BBOX, SOURCE_CRSES
+from geo.places import crs
+from geo.places.vocabulary import CHINA_BBOX, SOURCE_CRSES
 
 GEOD = Geod(ellps="WGS84")
 

@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from geo.demo import DEMO_FILE, DEMO_SOURCE, load_demo_places
-from geo.districts import assign_districts
 from geo.errors import LedgerError
-from geo.places import (
+from geo.places.demo import DEMO_FILE, DEMO_SOURCE, load_demo_places
+from geo.places.districts import assign_districts
+from geo.places.vocabulary import (
     AMENITIES,
     BUILD_MODES,
     HOST_TYPES,
@@ -25,7 +25,7 @@ from geo.places import (
     PlaceRecord,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 XINING_DISTRICTS = {"城中区", "城东区", "城西区", "城北区", "湟中区", "大通回族土族自治县", "湟源县"}
 
 

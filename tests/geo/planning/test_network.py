@@ -8,14 +8,15 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from geo.coverage import nearest_station, project
 from geo.errors import InvalidInput, LedgerError
-from geo.network import (
+from geo.planning.metric import project
+from geo.planning.network import (
     load_graphml,
     network_cover_matrix,
     network_nearest,
     service_area_lines,
 )
+from geo.planning.reach import nearest_station
 
 UTM51 = "EPSG:32651"
 X0, Y0 = 350_000.0, 3_460_000.0
@@ -90,7 +91,7 @@ def test_not_a_network(tmp_path: Path) -> None:
 
 
 def test_futian_network_is_never_shorter_than_a_straight_line(shared_data: Path) -> None:
-    from geo.network import check_network_area
+    from geo.planning.network import check_network_area
 
     net = load_graphml(shared_data / "shenzhen-futian" / "drive.graphml")
     assert net.graph.shape == (1751, 1751)

@@ -14,8 +14,12 @@ import pandas as pd
 import pytest
 from scipy import sparse
 
-from geo import siting as sit
 from geo.errors import CRSMismatch, InvalidInput
+from geo.planning.candidates import read_candidates
+from geo.planning.mclp import choose_sites, choose_sites_from_matrix, cover_matrix
+from geo.planning.siting import candidates_from_cells, plan_sites
+from geo.planning.siting_export import write_sites_csv, write_sites_geojson
+from web.planner_curves import curve_image, plot_curve
 
 LON, LAT = 121.47, 31.23
 
@@ -49,7 +53,7 @@ def test_exact_equals_brute_force_with_p(seed: int) -> None:
     cover = rng.random((n, m)) < 0.3
     weight = rng.integers(0, 10, n).astype(float)
     p = int(rng.integers(1, m + 1))
-    solution = sit.choose_sites_from_matrix(sparse.csr_matrix(cover), weight, p=p)
+    solution = choose_sites_from_matrix(sparse.csr_matrix(cover), weight, p=p)
     exact = solution.exact
     assert exact.status == "optimal"
     assert exact.objective == pytest.approx(brute_force(cover, weight, p=p))
@@ -72,7 +76,7 @@ def test_exact_equals_brute_force_with_budget(seed: int) -> None:
     weight = rng.integers(0, 10, n).astype(float)
     cost = rng.integers(1, 6, m).astype(float)
     budget = float(rng.integers(int(cost.min()), int(cost.sum()) + 1))
-    solution = sit.choose_sites_from_matrix(cover, weight, budget=budget, cost=cost)
+    solution = choose_sites_from_matrix(cover, weight, budget=budget, cost=cost)
     assert solution.exact.objective == pytest.approx(
         brute_force(cover, weight, budget=budget, cost=cost))
     assert solution.exact.cost <= budget + 1e-9
@@ -83,13 +87,13 @@ def test_a_hand_solved_instance() -> None:
     # Three demand points; site 0 reaches A and B, site 1 reaches B and C, site 2 only C.
     cover = np.array([[1, 0, 0], [1, 1, 0], [0, 1, 1]], dtype=bool)
     weight = np.array([5.0, 1.0, 4.0])
-    one = sit.choose_sites_from_matrix(cover, weight, p=1).exact
+    one = choose_sites_from_matrix(cover, weight, p=1).exact
     assert one.order.tolist() == [0] and one.objective == 6.0
-    two = sit.choose_sites_from_matrix(cover, weight, p=2).exact
+    two = choose_sites_from_matrix(cover, weight, p=2).exact
     assert sorted(two.order.tolist()) in ([0, 1], [0, 2]) and two.objective == 10.0
     assert two.gains.tolist() == [6.0, 4.0]
     # With a budget, site 0 costing 3 and the others 1, budget 2 buys sites 1 and 2.
-    priced = sit.choose_sites_from_matrix(cover, weight, budget=2, cost=[3, 1, 1]).exact
+    priced = choose_sites_from_matrix(cover, weight, budget=2, cost=[3, 1, 1]).exact
     assert priced.order.tolist() == [1] and priced.objective == 5.0
 
 
@@ -109,8 +113,8 @@ def test_same_objective_as_spopt_mclp() -> None:
         model = MCLP.from_cost_matrix(distance, weight, service_radius=800, p_facilities=8)
         model = model.solve(pulp.PULP_CBC_CMD(msg=False))
         spopt_objective = float(pulp.value(model.problem.objective))
-    cover = sit.cover_matrix(demand, candidates, radius_m=800)
-    ours = sit.choose_sites_from_matrix(cover, weight, p=8)
+    cover = cover_matrix(demand, candidates, radius_m=800)
+    ours = choose_sites_from_matrix(cover, weight, p=8)
     assert ours.exact.objective == pytest.approx(spopt_objective)
     # And the cover matrix agrees with the distance matrix spopt was given.
     assert np.array_equal(cover.toarray(), distance <= 800)
@@ -127,16 +131,16 @@ def test_same_objective_as_spopt_mclp() -> None:
 def test_bad_siting_requests(kwargs: dict[str, object], message: str) -> None:
     cover = np.eye(3, dtype=bool)
     with pytest.raises(InvalidInput, match=message):
-        sit.choose_sites_from_matrix(cover, np.ones(3), **kwargs)  # type: ignore[arg-type]
+        choose_sites_from_matrix(cover, np.ones(3), **kwargs)  # type: ignore[arg-type]
 
 
 def test_weights_must_match_rows() -> None:
     with pytest.raises(InvalidInput, match="weight has 2 values for 3"):
-        sit.choose_sites_from_matrix(np.eye(3, dtype=bool), np.ones(2), p=1)
+        choose_sites_from_matrix(np.eye(3, dtype=bool), np.ones(2), p=1)
 
 
 def test_cover_matrix_is_inclusive_and_straight_line() -> None:
-    cover = sit.cover_matrix([[0, 0], [300, 400], [0, 501]], [[0, 0]], radius_m=500)
+    cover = cover_matrix([[0, 0], [300, 400], [0, 501]], [[0, 0]], radius_m=500)
     assert cover.toarray().ravel().tolist() == [True, True, False]
 
 
@@ -158,7 +162,7 @@ def test_plan_sites_holds_existing_stations_fixed() -> None:
     cells = grid_cells()
     existing = cells.iloc[[12]][["lon", "lat"]]  # a station already at the heavy centre
     candidates = cells[["lon", "lat"]].assign(id=[f"c{i}" for i in range(25)])
-    result = sit.plan_sites(cells, candidates, existing=existing, radius_m=450, p=2)
+    result = plan_sites(cells, candidates, existing=existing, radius_m=450, p=2)
     assert result.base_share == pytest.approx(14 / 34)  # centre + 4 neighbours
     assert "c12" not in result.sites["id"].tolist()
     assert result.sites["order"].tolist() == [1, 2]
@@ -170,25 +174,25 @@ def test_plan_sites_holds_existing_stations_fixed() -> None:
 
 def test_candidates_from_uncovered_cells_and_plots(tmp_path: Path) -> None:
     cells = grid_cells().assign(covered=False, h3=[f"h{i}" for i in range(25)])
-    candidates = sit.candidates_from_cells(cells, limit=5)
+    candidates = candidates_from_cells(cells, limit=5)
     assert len(candidates) == 5 and candidates["id"].iloc[0] == "h12"
-    result = sit.plan_sites(cells, candidates, radius_m=450, p=3)
-    png = sit.curve_image(result, fmt="png")
+    result = plan_sites(cells, candidates, radius_m=450, p=3)
+    png = curve_image(result, fmt="png")
     assert png.startswith(b"\x89PNG")
-    sit.plot_curve(result, tmp_path / "curve.svg", fmt="svg")
+    plot_curve(result, tmp_path / "curve.svg", fmt="svg")
     assert "<svg" in (tmp_path / "curve.svg").read_text()
     out = io.StringIO()
-    assert sit.write_sites_geojson(result, out) == len(result.sites)
+    assert write_sites_geojson(result, out) == len(result.sites)
     assert json.loads(out.getvalue())["features"][0]["properties"]["order"] == 1
     out = io.StringIO()
-    sit.write_sites_csv(result, out)
+    write_sites_csv(result, out)
     assert out.getvalue().splitlines()[0].lstrip("\ufeff").startswith("order,id,name")
 
 
 def test_only_useful_sites_are_returned() -> None:
     cells = grid_cells().iloc[[0]]
     candidates = pd.DataFrame({"lon": [LON, LON + 0.5], "lat": [LAT, LAT + 0.5]})
-    result = sit.plan_sites(cells, candidates, radius_m=300, p=2)
+    result = plan_sites(cells, candidates, radius_m=300, p=2)
     assert len(result.sites) == 1
     assert any("only 1 sites add coverage" in n for n in result.notes)
 
@@ -197,14 +201,14 @@ def test_geodataframe_adapter_validates_crs() -> None:
     demand = gpd.GeoDataFrame({"weight": [1.0, 2.0]}, crs=4326,
                               geometry=gpd.points_from_xy([LON, LON + 0.01], [LAT, LAT]))
     candidates = gpd.GeoDataFrame(geometry=gpd.points_from_xy([LON], [LAT]), crs=4326)
-    solution = sit.choose_sites(demand, candidates, radius_m=500, p=1)
+    solution = choose_sites(demand, candidates, radius_m=500, p=1)
     assert solution.exact.objective == 1.0  # the second point is ~950 m east
     with pytest.raises(CRSMismatch):
-        sit.choose_sites(demand, candidates.to_crs(3857), radius_m=500, p=1)
+        choose_sites(demand, candidates.to_crs(3857), radius_m=500, p=1)
 
 
 def test_read_candidates_shanghai_shops(shared_data: Path) -> None:
-    shops = sit.read_candidates(shared_data / "shanghai-orders-2016" / "new_3.csv", crs="gcj02")
+    shops = read_candidates(shared_data / "shanghai-orders-2016" / "new_3.csv", crs="gcj02")
     assert len(shops) == 613
     assert shops["id"].iloc[0] == "S002"
     raw = pd.read_csv(shared_data / "shanghai-orders-2016" / "new_3.csv")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from geo.crypto import (
+from geo.register.crypto import (
     KEY_ENV,
     KEY_FILE_ENV,
     DecryptionFailed,

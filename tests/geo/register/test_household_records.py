@@ -8,7 +8,8 @@ from datetime import date
 import pytest
 
 from geo.errors import InvalidInput, LedgerError
-from geo.households import (
+from geo.places.ledger import Report
+from geo.register.households import (
     HouseholdImportOptions,
     HouseholdRecord,
     check_id_number,
@@ -20,7 +21,6 @@ from geo.households import (
     parse_households,
     validate,
 )
-from geo.ledger import Report
 
 # A syntactically valid, invented ID number (checksum computed by GB 11643).
 ID_OK = "11010519491231002X"

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geo import privacy
 from geo.errors import InvalidInput, InvalidLocation
+from geo.register import privacy
 
 RES = privacy.DEFAULT_RESOLUTION
 # Two neighbouring resolution-8 cells in Xining (centre lon 101.778, lat 36.617).

@@ -90,7 +90,7 @@ ACCOUNTS_DDL = (
 
 
 def sealed(column: str, *, nullable: bool) -> str:
-    """CHECK that a column holds a value in geo.crypto's format, never plain text.
+    """CHECK that a column holds a value in geo.register.crypto's format, never plain text.
 
     Version byte 1, then 8 + 12 header bytes and a 16-byte tag: at least 37 bytes.
     """

@@ -1,0 +1,1 @@
+"""Planning: coverage (numeric core and adapters), road networks, siting models."""

@@ -1,0 +1,1 @@
+"""The hardship-household register: records, field encryption, k-anonymous aggregates."""
