@@ -248,7 +248,7 @@ def test_demo_activity_file_is_reproducible(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    from web.commands.activity import DEMO_ACTIVITY
+    from geo.service.activity import DEMO_ACTIVITY
 
     out = tmp_path / "again.csv.gz"
     subprocess.run([sys.executable, str(DEMO_ACTIVITY.parents[2] / "scripts" /

@@ -9,69 +9,31 @@ transaction.  Nothing printed or stored holds a raw point or a rider id.
 from __future__ import annotations
 
 import json
-import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
-import pandas as pd
 from flask import current_app
 from flask.cli import with_appcontext
 
-from geo.activity.cells import DEFAULT_RESOLUTION, Aggregator
-from geo.activity.columns import parse_point_columns
-from geo.activity.distributed import aggregate_activity_dask
-from geo.activity.points import ActivityReport, Area
-from geo.activity.shanghai import SHANGHAI_FILES, read_shanghai_orders
+from geo.activity.cells import DEFAULT_RESOLUTION
+from geo.activity.points import ActivityReport
 from geo.activity.sources import DEFAULT_CHUNK_ROWS
-from geo.activity.table import read_activity
 from geo.activity.times import TimeOptions
-from geo.db.activity import list_datasets, replace_dataset
-from geo.errors import GeoError, InvalidInput
-from geo.places.ledger import parse_mapping_option
+from geo.db.activity import list_datasets
+from geo.errors import GeoError
+from geo.service.activity import (
+    DEMO_ACTIVITY,
+    DEMO_DATASET,
+    ActivityImport,
+    Progress,
+    rider_salt,
+)
+from geo.service.activity import import_activity as import_activity_use_case
 from web.commands.groups import imports
 from web.commands.progress import console, fail
 from web.db import session
-
-SALT_FILE = "rider_id_salt"
-
-
-def rider_salt() -> bytes:
-    """Return the secret rider-id salt: ``RIDER_ID_SALT`` or ``instance/rider_id_salt``.
-
-    The instance file is created once with 32 random bytes (mode 0600), like
-    the session secret, so a fresh install works and the salt never sits in
-    the repository.  Keep it: another salt makes new hashes unrelated to old.
-    """
-    configured = current_app.config.get("RIDER_ID_SALT")
-    if configured:
-        return configured.encode("utf-8") if isinstance(configured, str) else bytes(configured)
-    folder = Path(current_app.instance_path)
-    path = folder / SALT_FILE
-    if not path.exists():
-        folder.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(32))
-        path.chmod(0o600)
-    return path.read_text().strip().encode("utf-8")
-
-
-def area_from_option(city: str, area_file: Path | None, area_crs: str) -> Area:
-    """Return where points may lie: a polygon file, the city's boundary, or China."""
-    if area_file is not None:
-        from geo.places.polygons import read_polygon
-
-        return Area(name=area_file.name, geometry=read_polygon(area_file, crs=area_crs))
-    from geo.places.areas import find_area
-
-    try:
-        return Area(name=city, geometry=find_area(city).geometry)
-    except GeoError:
-        # Not an official place name (e.g. a demo label): keep the China extent.
-        return Area()
-
-
-def is_shanghai_folder(path: Path) -> bool:
-    """Return whether ``path`` is a folder holding the Shanghai 2016 order files."""
-    return path.is_dir() and all((path / name).is_file() for name in SHANGHAI_FILES)
 
 
 @imports.command("activity")
@@ -112,77 +74,47 @@ def import_activity(file: Path, crs: str | None, city: str, dataset: str | None,
                     area_file: Path | None, area_crs: str, demo: bool, chunk_rows: int,
                     scheduler: str | None, report_path: Path | None) -> None:
     """Import rider activity (pings or order points) as H3 cell-hour aggregates."""
+    options = ActivityImport(
+        city=city, crs=crs, dataset=dataset, resolution=resolution, mapping=mapping,
+        also_points=also_points, times=TimeOptions(year=year, time_only_weekday=weekday),
+        layout=layout, parcels=not no_parcels, area_file=area_file, area_crs=area_crs,
+        demo=demo, chunk_rows=chunk_rows, scheduler=scheduler)
+    salt = rider_salt(current_app.config.get("RIDER_ID_SALT"), Path(current_app.instance_path))
     try:
-        times = TimeOptions(year=year, time_only_weekday=weekday)
-        area = area_from_option(city, area_file, area_crs)
-        shanghai = layout == "shanghai-2016" or (layout == "auto" and is_shanghai_folder(file))
-        name = dataset or file.name
-        if shanghai:
-            report = ActivityReport(source=file.name)
-            points = read_shanghai_orders(file, crs=crs or "gcj02", times=times, area=area,
-                                          include_parcels=not no_parcels, report=report)
-            aggregator = Aggregator(resolution=resolution)
-            aggregator.add(points)
-            cells = aggregator.result()
-        elif file.is_dir():
-            raise InvalidInput(f"{file} is a folder; give a file, or --layout shanghai-2016 "
-                               "for the Shanghai order folder", field="file")
-        elif scheduler:
-            with console.status(f"aggregating {file.name} on {scheduler}"):
-                cells, report = aggregate_activity_dask(
-                    file, scheduler=scheduler, crs=crs, salt=rider_salt(),
-                    mapping=parse_mapping_option(mapping),
-                    extra_points=[parse_point_columns(p) for p in also_points],
-                    times=times, area=area, resolution=resolution)
-        else:
-            cells, report = _aggregate_here(file, crs=crs, mapping=mapping,
-                                            also_points=also_points, times=times, area=area,
-                                            resolution=resolution, chunk_rows=chunk_rows)
-        db = session()
-        dataset_id = replace_dataset(
-            db, cells, name=name, city=city, source_crs=report.crs, resolution=resolution,
-            is_demo=demo, has_riders=report.has_riders, source_name=file.name,
-            report=report.to_dict())
-        db.commit()
+        with _progress(file, scheduler) as progress:
+            done = import_activity_use_case(session(), file, options, salt=salt,
+                                            progress=progress)
     except GeoError as exc:
         fail(str(exc))
-    _show(report, cells_count=int(cells["cell"].nunique()), rows=len(cells), name=name,
-          dataset_id=dataset_id, demo=demo)
+    _show(done.report, cells_count=int(done.cells["cell"].nunique()), rows=len(done.cells),
+          name=done.name, dataset_id=done.dataset_id, demo=demo)
     if report_path:
-        report_path.write_text(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+        report_path.write_text(json.dumps(done.report.to_dict(), ensure_ascii=False, indent=2))
         console.print(f"report written to {report_path}")
 
 
-def _aggregate_here(file: Path, *, crs: str | None, mapping: tuple[str, ...],
-                    also_points: tuple[str, ...], times: TimeOptions, area: Area,
-                    resolution: int, chunk_rows: int) -> tuple[pd.DataFrame, ActivityReport]:
+@contextmanager
+def _progress(file: Path, scheduler: str | None) -> Iterator[Progress]:
+    """A rich progress bar of rows (or bytes, for text files) read."""
+    if scheduler:
+        with console.status(f"aggregating {file.name} on {scheduler}"):
+            yield lambda done, total: None
+        return
     from rich.progress import (
         BarColumn,
         DownloadColumn,
         MofNCompleteColumn,
-        Progress,
         TextColumn,
         TimeElapsedColumn,
     )
+    from rich.progress import Progress as Bar
 
-    report = ActivityReport(source=file.name)
-    aggregator = Aggregator(resolution=resolution)
     by_bytes = file.suffix.lower() in (".csv", ".txt", ".gz")
     counter = DownloadColumn() if by_bytes else MofNCompleteColumn()
-    with Progress(TextColumn("{task.description}"), BarColumn(), counter, TimeElapsedColumn(),
-                  console=console) as bar:
+    with Bar(TextColumn("{task.description}"), BarColumn(), counter, TimeElapsedColumn(),
+             console=console) as bar:
         task = bar.add_task(f"reading {file.name}", total=None)
-
-        def progress(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
-        for chunk in read_activity(file, crs=crs, salt=rider_salt(),
-                                   mapping=parse_mapping_option(mapping),
-                                   extra_points=[parse_point_columns(p) for p in also_points],
-                                   times=times, area=area, chunk_rows=chunk_rows,
-                                   report=report, progress=progress):
-            aggregator.add(chunk)
-    return aggregator.result(), report
+        yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
 def _show(report: ActivityReport, *, cells_count: int, rows: int, name: str, dataset_id: int,
@@ -207,11 +139,6 @@ def _show(report: ActivityReport, *, cells_count: int, rows: int, name: str, dat
         console.print(table)
     for note in summary["notes"]:
         console.print(f"note: {note}")
-
-
-#: The demo city's invented rider activity (scripts/make_demo_activity.py).
-DEMO_ACTIVITY = Path(__file__).resolve().parents[2] / "data" / "demo" / "xining_activity.csv.gz"
-DEMO_DATASET = "demo:xining-activity"
 
 
 @click.command("activity")

@@ -1,7 +1,7 @@
 """``yitu analyze ...``: coverage, gaps and new station sites from the command line.
 
-The same functions as the planner page (:func:`web.planner.run_coverage`,
-:func:`web.planner.run_siting`); outputs are WGS-84 GeoJSON, formula-escaped
+The same functions as the planner page (:func:`geo.service.planning.run_coverage`,
+:func:`geo.service.planning.run_siting`); outputs are WGS-84 GeoJSON, formula-escaped
 CSV and a coverage-curve image.
 """
 
@@ -27,9 +27,9 @@ from geo.planning.coverage_export import write_coverage_csv, write_coverage_geoj
 from geo.planning.mclp import DEFAULT_TIME_LIMIT_S
 from geo.planning.siting import DEFAULT_SITE_COST
 from geo.planning.siting_export import write_sites_csv, write_sites_geojson
+from geo.service.planning import PlannerQuery, load_network, run_coverage, run_siting
 from web.commands.progress import console, fail
 from web.db import session
-from web.planner import PlannerQuery, load_network, run_coverage, run_siting
 from web.planner_curves import plot_curve
 
 analyze = AppGroup("analyze", help="Coverage of rider activity and where new stations go.")
