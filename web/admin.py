@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from geo.db import accounts, history
 from geo.db.catalog import PlaceFilter, list_places
 from geo.errors import InvalidInput
+from geo.places.forms import ADMIN_SOURCE, FORM_FIELDS, validate_form
 from geo.places.ledger import Report
 from geo.places.vocabulary import (
     AMENITY_TERMS,
@@ -55,7 +56,7 @@ def _choice(name: str, allowed: tuple[str, ...]) -> str | None:
 
 
 def _form_values() -> dict[str, Any]:
-    values: dict[str, Any] = {k: request.form.get(k, "").strip() for k in history.FORM_FIELDS}
+    values: dict[str, Any] = {k: request.form.get(k, "").strip() for k in FORM_FIELDS}
     values["amenities"] = [a for a in request.form.getlist("amenities") if a]
     return values
 
@@ -105,7 +106,7 @@ def new_place() -> ResponseReturnValue:
     if crs not in SOURCE_CRSES:
         raise InvalidInput(f"crs must be one of {', '.join(SOURCE_CRSES)}", field="crs")
     kind = str(values.get("kind") or "")
-    record, report = history.validate_form(values, crs=crs,
+    record, report = validate_form(values, crs=crs,
                                            default_kind=kind if kind in KINDS else "station")
     if record is None:
         return _form_page({"values": {**values, "crs": crs}, "errors": _errors(report),
@@ -134,11 +135,11 @@ def edit_place(place_id: int) -> ResponseReturnValue:
     """Edit a place's fields; the change and its before/after go into the history."""
     db = session()
     current = history.snapshot(db, place_id)
-    if current["source"] != history.ADMIN_SOURCE and request.method == "GET":
+    if current["source"] != ADMIN_SOURCE and request.method == "GET":
         flash(_("This place came from a ledger; a later import of that ledger may overwrite "
                 "your edits."), "warning")
     if request.method == "GET":
-        values = {k: current.get(k) for k in history.FORM_FIELDS}
+        values = {k: current.get(k) for k in FORM_FIELDS}
         values.update(crs="wgs84", lon=repr(current["lon"]), lat=repr(current["lat"]),
                       amenities=list(current.get("amenities") or []))
         return _form_page({"values": values, "errors": {}, "place_id": place_id})
@@ -148,7 +149,7 @@ def edit_place(place_id: int) -> ResponseReturnValue:
     crs = request.form.get("crs", "wgs84")
     if crs not in SOURCE_CRSES:
         raise InvalidInput(f"crs must be one of {', '.join(SOURCE_CRSES)}", field="crs")
-    record, report = history.validate_form(values, crs=crs, external_id=current["external_id"],
+    record, report = validate_form(values, crs=crs, external_id=current["external_id"],
                                            default_kind=current["kind"])
     if record is None:
         return _form_page({"values": {**values, "crs": crs}, "errors": _errors(report),

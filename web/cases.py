@@ -43,7 +43,13 @@ from geo.db import households as register
 from geo.errors import InvalidInput
 from geo.export import write_csv, write_xlsx
 from geo.register import privacy
-from geo.register.households import CATEGORIES, CATEGORY_TERMS, HOUSEHOLD_STATUSES, SUPPORT_TERMS
+from geo.register.households import (
+    CATEGORIES,
+    CATEGORY_TERMS,
+    HOUSEHOLD_STATUSES,
+    SUPPORT_TERMS,
+    parse_amount,
+)
 from web import private_db
 from web.auth import actor, current_user, login_required_role
 from web.escape import safe_text
@@ -179,7 +185,7 @@ def add_support(household_id: str) -> ResponseReturnValue:
     db = private_db.private_session()
     register.add_support(db, private_db.cipher(), household_id, actor(), districts=_districts(),
                          given_on=_date("given_on"), kind=request.form.get("kind", ""),
-                         amount_yuan=register.parse_amount(request.form.get("amount_yuan", "")),
+                         amount_yuan=parse_amount(request.form.get("amount_yuan", "")),
                          notes=request.form.get("notes"), today=_today())
     db.commit()
     flash(_("Support recorded."), "info")

@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -59,11 +59,12 @@ from geo.register.households import (
     SUPPORT_KINDS,
     HouseholdImportOptions,
     HouseholdRecord,
+    check_day,
     check_id_number,
+    check_note,
     check_phone,
     finish_households,
     normalize_name,
-    validate,
 )
 from geo.register.households import parse_households as parse_household_rows
 
@@ -386,21 +387,6 @@ def import_ledger(session: Session, cipher: FieldCipher, path: Path,
     return report
 
 
-def add_household(session: Session, cipher: FieldCipher, record: HouseholdRecord,
-                  actor: Actor) -> uuid.UUID:
-    """Validate and insert one household (a new natural key); return its id."""
-    record = validate(record)
-    report = Report(source=record.source)
-    write_households(session, cipher, [(1, record)], report, actor)
-    if report.counts.get("inserted") != 1:
-        raise InvalidInput(f"household number {record.household_no} already exists in "
-                           f"{record.source}", field="household_no")
-    found = session.scalar(select(Household.id).where(
-        Household.source == record.source, Household.household_no == record.household_no))
-    assert found is not None  # noqa: S101  (inserted just above)
-    return found
-
-
 # ---------------------------------------------------------------------------
 # Audited reads
 
@@ -572,49 +558,19 @@ def export_rows(session: Session, cipher: FieldCipher, actor: Actor, *,
 # Visits and support
 
 
-def _check_note(notes: str | None) -> str | None:
-    cleaned = (notes or "").strip() or None
-    if cleaned and len(cleaned) > 2000:
-        raise InvalidInput("notes are longer than 2000 characters", field="notes")
-    return cleaned
-
-
-def _check_day(day: date, field_name: str, today: date) -> date:
-    if day > today:
-        raise InvalidInput("the date is in the future", field=field_name)
-    if day.year < 2000:
-        raise InvalidInput("the date is before 2000", field=field_name)
-    return day
-
-
 def add_visit(session: Session, cipher: FieldCipher, household_id: uuid.UUID | str,
               actor: Actor, *, districts: Sequence[str] | None, visited_on: date,
               notes: str | None, today: date) -> uuid.UUID:
     """Record a visit (notes sealed) to a household in scope; audit it."""
     h = _load(session, household_id, districts)
-    _check_day(visited_on, "visited_on", today)
+    check_day(visited_on, "visited_on", today)
     row_id = uuid.uuid4()
     session.add(Visit(id=row_id, household_id=h.id, visited_on=visited_on, caseworker=actor.name,
-                      notes_ct=cipher.encrypt(_check_note(notes), table=f"{SCHEMA}.visits",
+                      notes_ct=cipher.encrypt(check_note(notes), table=f"{SCHEMA}.visits",
                                               column="notes_ct", row_id=str(row_id))))
     session.flush()
     audit(session, actor, "visit", households=[h.id], detail={"visit": str(row_id)})
     return row_id
-
-
-def parse_amount(text_value: str) -> Decimal:
-    """Parse an amount of yuan (``"500"``, ``"500.00"``, ``"¥500"``) with at most 2 decimals."""
-    cleaned = text_value.strip().lstrip("¥￥").replace(",", "").removesuffix("元").strip()
-    try:
-        amount = Decimal(cleaned)
-    except (InvalidOperation, ValueError):
-        raise InvalidInput("amount must be a number of yuan, e.g. 500 or 500.00",
-                           field="amount_yuan") from None
-    if not amount.is_finite() or amount < 0 or amount >= Decimal(1_000_000):
-        raise InvalidInput("amount must be between 0 and 999999.99 yuan", field="amount_yuan")
-    if amount != amount.quantize(Decimal("0.01")):
-        raise InvalidInput("amount has more than two decimals (fen)", field="amount_yuan")
-    return amount.quantize(Decimal("0.01"))
 
 
 def add_support(session: Session, cipher: FieldCipher, household_id: uuid.UUID | str,
@@ -624,11 +580,11 @@ def add_support(session: Session, cipher: FieldCipher, household_id: uuid.UUID |
     h = _load(session, household_id, districts)
     if kind not in SUPPORT_KINDS:
         raise InvalidInput(f"kind must be one of {', '.join(SUPPORT_KINDS)}", field="kind")
-    _check_day(given_on, "given_on", today)
+    check_day(given_on, "given_on", today)
     row_id = uuid.uuid4()
     session.add(Support(id=row_id, household_id=h.id, given_on=given_on, kind=kind,
                         amount_yuan=amount_yuan, caseworker=actor.name,
-                        notes_ct=cipher.encrypt(_check_note(notes), table=f"{SCHEMA}.support",
+                        notes_ct=cipher.encrypt(check_note(notes), table=f"{SCHEMA}.support",
                                                 column="notes_ct", row_id=str(row_id))))
     session.flush()
     audit(session, actor, "support", households=[h.id],
@@ -657,16 +613,4 @@ def aggregate(session: Session, actor: Actor, *, resolution: int,
            detail={"resolution": resolution, "k": k, "cells": len(result.cells)})
     return result
 
-
-def count_households(session: Session, *, synthetic: bool | None = None) -> int:
-    """Return how many households are stored (optionally only synthetic or real ones)."""
-    stmt = select(func.count(Household.id))
-    if synthetic is not None:
-        stmt = stmt.where(Household.is_synthetic.is_(synthetic))
-    return session.scalar(stmt) or 0
-
-
-def adcodes_in_use(session: Session) -> list[str]:
-    """Return the distinct district adcodes of stored households."""
-    return list(session.scalars(select(Household.adcode).distinct().order_by(Household.adcode)))
 

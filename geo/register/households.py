@@ -17,6 +17,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import numpy as np
@@ -481,3 +482,38 @@ def finish_households(rows: list[tuple[int, HouseholdRecord]], options: Househol
         district = record.district or (names.get(i) if adcode == located else None)
         finished.append((number, replace(record, adcode=adcode, district=district)))
     return finished
+
+
+# Visits and support typed by caseworkers
+
+
+def check_note(notes: str | None) -> str | None:
+    """Return a visit or support note stripped (None when blank); at most 2,000 characters."""
+    cleaned = (notes or "").strip() or None
+    if cleaned and len(cleaned) > 2000:
+        raise InvalidInput("notes are longer than 2000 characters", field="notes")
+    return cleaned
+
+
+def check_day(day: date, field_name: str, today: date) -> date:
+    """Return ``day`` if it lies between 2000-01-01 and ``today``; else name the field."""
+    if day > today:
+        raise InvalidInput("the date is in the future", field=field_name)
+    if day.year < 2000:
+        raise InvalidInput("the date is before 2000", field=field_name)
+    return day
+
+
+def parse_amount(text_value: str) -> Decimal:
+    """Parse an amount of yuan (``"500"``, ``"500.00"``, ``"¥500"``) with at most 2 decimals."""
+    cleaned = text_value.strip().lstrip("¥￥").replace(",", "").removesuffix("元").strip()
+    try:
+        amount = Decimal(cleaned)
+    except (InvalidOperation, ValueError):
+        raise InvalidInput("amount must be a number of yuan, e.g. 500 or 500.00",
+                           field="amount_yuan") from None
+    if not amount.is_finite() or amount < 0 or amount >= Decimal(1_000_000):
+        raise InvalidInput("amount must be between 0 and 999999.99 yuan", field="amount_yuan")
+    if amount != amount.quantize(Decimal("0.01")):
+        raise InvalidInput("amount has more than two decimals (fen)", field="amount_yuan")
+    return amount.quantize(Decimal("0.01"))

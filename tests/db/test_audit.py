@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from geo.db import audit, history
 from geo.db import households as register
 from geo.db.audit import Actor, AuditEntry
+from geo.register.households import parse_amount
 from tests.finder_fixtures import add_place
 from tests.household_fixtures import CHENGZHONG, add_households, cipher, record
 
@@ -36,7 +37,7 @@ def test_every_read_export_and_change_writes_one_row_per_household(db: Session) 
     register.add_visit(db, c, ids[2], WHO, districts=scope, visited_on=TODAY, notes="x",
                        today=TODAY)
     register.add_support(db, c, ids[2], WHO, districts=scope, given_on=TODAY, kind="warmth",
-                         amount_yuan=register.parse_amount("300"), notes=None, today=TODAY)
+                         amount_yuan=parse_amount("300"), notes=None, today=TODAY)
     assert rows_for(db, ids) == {"import": 3, "list": 3, "search": 1, "view": 1, "map": 3,
                                  "export": 3, "visit": 1, "support": 1}
 

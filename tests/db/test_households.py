@@ -16,7 +16,7 @@ from geo.db import households as register
 from geo.db.audit import AuditEntry
 from geo.errors import HouseholdNotFound, InvalidInput
 from geo.places.ledger import Report
-from geo.register.households import HouseholdImportOptions
+from geo.register.households import HouseholdImportOptions, parse_amount
 from tests.household_fixtures import (
     CASEWORKER,
     CHENGXI,
@@ -106,7 +106,7 @@ def test_visits_and_support_are_recorded_with_sealed_notes(db: Session) -> None:
     register.add_visit(db, cipher(), hid, CASEWORKER, districts=scope, visited_on=TODAY,
                        notes="母亲住院，需要医疗救助", today=TODAY)
     register.add_support(db, cipher(), hid, CASEWORKER, districts=scope, given_on=TODAY,
-                         kind="warmth", amount_yuan=register.parse_amount("¥1,500.50"),
+                         kind="warmth", amount_yuan=parse_amount("¥1,500.50"),
                          notes="春节送温暖", today=TODAY)
     register.add_support(db, cipher(), hid, CASEWORKER, districts=scope, given_on=TODAY,
                          kind="medical", amount_yuan=Decimal("2000"), notes=None, today=TODAY)
@@ -126,10 +126,10 @@ def test_visits_and_support_are_recorded_with_sealed_notes(db: Session) -> None:
                                              ("NaN", False)])
 def test_amounts_are_yuan_with_two_decimals(amount: str, ok: bool) -> None:
     if ok:
-        assert register.parse_amount(amount) == Decimal(amount).quantize(Decimal("0.01"))
+        assert parse_amount(amount) == Decimal(amount).quantize(Decimal("0.01"))
     else:
         with pytest.raises(InvalidInput):
-            register.parse_amount(amount)
+            parse_amount(amount)
 
 
 def test_visits_cannot_be_in_the_future_or_outside_the_scope(db: Session) -> None:

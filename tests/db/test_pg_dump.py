@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 
 from geo.db import households as register
 from geo.db.engine import make_engine, session_factory
+from geo.register.households import parse_amount
 from tests.databases import fresh_database
 from tests.household_fixtures import (
     CASEWORKER,
@@ -41,7 +42,7 @@ def dumped() -> Iterator[tuple[str, list]]:
                                    visited_on=TODAY, notes=VISIT_NOTE, today=TODAY)
                 register.add_support(db, cipher(), ids[0], CASEWORKER, districts=(CHENGZHONG,),
                                      given_on=TODAY, kind="warmth", notes=VISIT_NOTE,
-                                     amount_yuan=register.parse_amount("800"), today=TODAY)
+                                     amount_yuan=parse_amount("800"), today=TODAY)
                 db.commit()
         finally:
             engine.dispose()
