@@ -53,9 +53,10 @@ from geo.register.households import (
 from web import private_db
 from web.auth import actor, current_user, login_required_role
 from web.escape import safe_text
-from web.maps import TileSource, base_map, draw, render_parts
+from web.maps import base_map, draw, render_parts
 from web.params import int_param
 from web.templating import label
+from web.tile_source import TileSource
 
 bp = Blueprint("cases", __name__)
 caseworker_required = login_required_role("caseworker")

@@ -58,11 +58,12 @@ from geo.service.planning import (
 )
 from web.auth import planner_required
 from web.db import session
-from web.maps import TileSource, render_parts
+from web.maps import render_parts
 from web.params import float_param, int_param, parse_float, text_param
 from web.planner_curves import curve_image
 from web.planner_maps import MAP_ID, planner_map
 from web.templating import label
+from web.tile_source import TileSource
 
 bp = Blueprint("planner", __name__, url_prefix="/planner")
 

@@ -21,7 +21,8 @@ from geo.planning.coverage import CoverageResult
 from geo.planning.coverage_export import cell_polygon
 from geo.planning.siting import SitingResult
 from web.escape import safe_text
-from web.maps import DataLayer, TileSource, base_map, default_asset_url, draw
+from web.maps import DataLayer, base_map, default_asset_url, draw
+from web.tile_source import TileSource
 
 MAP_ID = "planner"
 

@@ -34,7 +34,7 @@ from flask import Blueprint, Flask, Response, current_app, request, session
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from web.maps import TileSource
+from web.tile_source import TileSource
 
 bp = Blueprint("security", __name__)
 csrf = CSRFProtect()
@@ -65,7 +65,7 @@ def content_security_policy(*, tile_origins: Iterable[str], frame_ancestors: str
     Parameters
     ----------
     tile_origins : iterable of str, keyword-only
-        Origins map tiles come from (:meth:`web.maps.TileSource.origins`,
+        Origins map tiles come from (:meth:`web.tile_source.TileSource.origins`,
         which expands ``{s}`` to exact hosts rather than a wildcard).
     frame_ancestors : str, keyword-only
         ``'none'`` for ordinary pages, the embed allow-list for embed views.

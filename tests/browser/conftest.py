@@ -31,7 +31,7 @@ from geo.db.migrate import create_database, drop_database, upgrade
 from geo.db.models import Place
 from tests.finder_fixtures import HOSTILE_NAMES, place_values
 from web import create_app
-from web.maps import TileSource
+from web.tile_source import TileSource
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "test-output" / "screenshots"

@@ -14,12 +14,12 @@ from tests.finder_fixtures import HOSTILE_NAMES
 from tests.map_data import map_features, shown_text
 from web.maps import (
     KIND_COLOURS,
-    TileSource,
     add_places,
     base_map,
     places_map,
     render_parts,
 )
+from web.tile_source import TileSource
 
 ROOT = Path(__file__).resolve().parents[2]
 OSM = TileSource()
