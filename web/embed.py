@@ -23,7 +23,7 @@ from geo.errors import InvalidInput
 from geo.places.vocabulary import AMENITIES, KINDS
 from web import maps
 from web.db import session
-from web.finder import (
+from web.mapview import (
     boot_context,
     js_strings,
     kinds_info,
