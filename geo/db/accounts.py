@@ -24,11 +24,13 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Identity,
+    Index,
     Integer,
     LargeBinary,
     Text,
     func,
     select,
+    text,
     update,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -85,7 +87,10 @@ class LoginSession(Base):
     """A server-side login session; the cookie holds only the token."""
 
     __tablename__ = "sessions"
-    __table_args__ = ({"schema": SCHEMA},)
+    __table_args__ = (
+        Index("idx_sessions_live", "user_id", postgresql_where=text("revoked_at IS NULL")),
+        {"schema": SCHEMA},
+    )
 
     token_hash: Mapped[bytes] = mapped_column(LargeBinary, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey(f"{SCHEMA}.users.id"))

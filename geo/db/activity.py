@@ -34,6 +34,7 @@ from sqlalchemy import (
     Double,
     ForeignKey,
     Identity,
+    Index,
     Integer,
     SmallInteger,
     Text,
@@ -69,6 +70,7 @@ class ActivityDataset(Base):
 
     __tablename__ = "activity_datasets"
     __table_args__ = (
+        Index("idx_activity_datasets_city", "city"),
         CheckConstraint("btrim(name) <> ''", name="activity_name_not_blank"),
         CheckConstraint("btrim(city) <> ''", name="activity_city_not_blank"),
         CheckConstraint("resolution BETWEEN 0 AND 15", name="activity_resolution_h3"),
@@ -96,6 +98,7 @@ class ActivityCell(Base):
 
     __tablename__ = "activity_cells"
     __table_args__ = (
+        Index("idx_activity_cells_city_hour", "city", "hour_of_week"),
         CheckConstraint("hour_of_week BETWEEN 0 AND 167", name="activity_hour_of_week"),
         CheckConstraint("points >= 0 AND weight >= 0 AND (riders IS NULL OR riders >= 0)",
                         name="activity_counts_not_negative"),
@@ -114,7 +117,7 @@ class ActivityCell(Base):
     points: Mapped[int] = mapped_column(BigInteger)
     weight: Mapped[float] = mapped_column(Double)
     riders: Mapped[int | None] = mapped_column(Integer)
-    geom: Mapped[Any] = mapped_column(Geometry("POINT", srid=4326, spatial_index=False))
+    geom: Mapped[Any] = mapped_column(Geometry("POINT", srid=4326, spatial_index=True))
 
 
 DatasetInfo = dict[str, Any]

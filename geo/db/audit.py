@@ -23,6 +23,7 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     Identity,
+    Index,
     Integer,
     Text,
     Uuid,
@@ -53,6 +54,9 @@ class AuditEntry(Base):
 
     __tablename__ = "audit_log"
     __table_args__ = (
+        Index("idx_audit_household", "household_id", "id"),
+        Index("idx_audit_actor", "actor", "id"),
+        Index("idx_audit_at", "at"),
         CheckConstraint(f"action IN ({', '.join(repr(a) for a in ACTIONS)})",
                         name="action_known"),
         {"schema": SCHEMA},

@@ -26,6 +26,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Identity,
+    Index,
     Integer,
     Text,
     func,
@@ -63,6 +64,7 @@ class PlaceChange(Base):
 
     __tablename__ = "place_history"
     __table_args__ = (
+        Index("idx_place_history_place", "place_id", "id"),
         CheckConstraint(f"action IN ({', '.join(repr(a) for a in CHANGE_ACTIONS)})",
                         name="place_history_action_known"),
     )

@@ -33,6 +33,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     Numeric,
@@ -83,6 +84,10 @@ class Household(Base):
 
     __tablename__ = TABLE
     __table_args__ = (
+        Index("idx_households_name_bidx", "name_bidx"),
+        Index("idx_households_id_number_bidx", "id_number_bidx"),
+        Index("idx_households_phone_bidx", "phone_bidx"),
+        Index("idx_households_adcode", "adcode", "household_no"),
         UniqueConstraint("source", "household_no", name="households_natural_key"),
         CheckConstraint("adcode ~ '^[0-9]{6}$'", name="household_adcode_six_digits"),
         CheckConstraint(f"category IN ({', '.join(repr(c) for c in CATEGORIES)})",
@@ -106,7 +111,7 @@ class Household(Base):
     personal_digest: Mapped[bytes] = mapped_column(LargeBinary)
     adcode: Mapped[str] = mapped_column(Text)
     district: Mapped[str | None] = mapped_column(Text)
-    geom: Mapped[Any] = mapped_column(Geometry("POINT", srid=4326, spatial_index=False))
+    geom: Mapped[Any | None] = mapped_column(Geometry("POINT", srid=4326, spatial_index=True))
     category: Mapped[str] = mapped_column(Text)
     members: Mapped[int | None] = mapped_column(Integer)
     registered_on: Mapped[date | None] = mapped_column(Date)
@@ -120,7 +125,7 @@ class Visit(Base):
     """A caseworker's visit to a household; notes sealed."""
 
     __tablename__ = "visits"
-    __table_args__ = ({"schema": SCHEMA},)
+    __table_args__ = (Index("idx_visits_household", "household_id"), {"schema": SCHEMA})
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     household_id: Mapped[uuid.UUID] = mapped_column(ForeignKey(f"{SCHEMA}.{TABLE}.id"))
@@ -135,6 +140,7 @@ class Support(Base):
 
     __tablename__ = "support"
     __table_args__ = (
+        Index("idx_support_household", "household_id"),
         CheckConstraint(f"kind IN ({', '.join(repr(k) for k in SUPPORT_KINDS)})",
                         name="support_kind_known"),
         CheckConstraint("amount_yuan >= 0 AND amount_yuan < 1000000", name="support_amount_range"),

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Identity,
+    Index,
     Integer,
     Text,
     UniqueConstraint,
@@ -96,6 +97,14 @@ class Place(Base):
     __table_args__ = (
         UniqueConstraint("source", "external_id", name="places_natural_key"),
         *place_checks(),
+        # Indexes the migrations create (declared so the drift test sees them).
+        Index("idx_places_kind_status", "kind", "status"),
+        Index("idx_places_amenities", "amenities", postgresql_using="gin"),
+        Index("idx_places_updated_at", "updated_at"),
+        Index("idx_places_name_trgm", "name", postgresql_using="gin",
+              postgresql_ops={"name": "gin_trgm_ops"}),
+        Index("idx_places_address_trgm", "address", postgresql_using="gin",
+              postgresql_ops={"address": "gin_trgm_ops"}),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
