@@ -23,10 +23,12 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Identity,
+    Index,
     Integer,
     LargeBinary,
     SmallInteger,
     Text,
+    UniqueConstraint,
     and_,
     delete,
     func,
@@ -34,6 +36,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -51,6 +54,14 @@ class TrustReport(Base):
     """One problem report (the parts a page may show, plus moderation state)."""
 
     __tablename__ = "trust_reports"
+    __table_args__ = (
+        UniqueConstraint("place_id", "dedupe_key", "client_hash", "day",
+                         name="trust_one_report_per_client_day"),
+        Index("idx_trust_reports_open", "place_id",
+              postgresql_where=text("status IN ('received', 'confirmed')")),
+        Index("idx_trust_reports_queue", text("severity DESC"), "created_at",
+              postgresql_where=text("status = 'received'")),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
     receipt: Mapped[str] = mapped_column(Text, unique=True)
@@ -87,7 +98,7 @@ class ReportDetail(Base):
     text: Mapped[str | None] = mapped_column(Text)
     proposed_hours: Mapped[str | None] = mapped_column(Text)
     proposed_geom: Mapped[Any] = mapped_column(Geometry("POINT", srid=4326,
-                                                        spatial_index=False))
+                                                        spatial_index=False), nullable=True)
 
 
 class ReportPhoto(Base):
@@ -117,6 +128,7 @@ class TrustAction(Base):
     """One moderator action or private read (append-only)."""
 
     __tablename__ = "trust_actions"
+    __table_args__ = (Index("idx_trust_actions_report", "report_id", "id"),)
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
     report_id: Mapped[int | None] = mapped_column(ForeignKey("trust_reports.id"))
@@ -133,6 +145,11 @@ class Confirmation(Base):
     """One fact of a place confirmed by one client on one day."""
 
     __tablename__ = "trust_confirmations"
+    __table_args__ = (
+        UniqueConstraint("place_id", "fact", "client_hash", "day",
+                         name="one_confirmation_per_client_day"),
+        Index("idx_trust_confirmations_fact", "place_id", "fact", text("confirmed_at DESC")),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
     place_id: Mapped[int] = mapped_column(ForeignKey("places.id"))
