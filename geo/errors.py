@@ -40,6 +40,10 @@ class ServiceUnavailable(GeoError, RuntimeError):
     """A backing service (the database) cannot be reached right now."""
 
 
+class StatementTimeout(GeoError, RuntimeError):
+    """The database cancelled a statement that ran past its time limit; nothing was written."""
+
+
 class HouseholdNotFound(GeoError, LookupError):
     """No household with the requested id is visible to the caller.
 

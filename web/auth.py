@@ -15,8 +15,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -46,7 +44,6 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
-from sqlalchemy.orm import Session
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
@@ -246,21 +243,10 @@ def home_url(role: str) -> str:
     return url_for(endpoint)
 
 
-def failed_login_name(db: Session, typed: str) -> str:
-    """Name a failed login for the audit log without keeping what was typed.
 
-    The account's name if one exists; otherwise ``unknown:`` and a keyed hash
-    (HMAC-SHA256 under a key derived from ``SECRET_KEY``, 16 hex digits), so a
-    password typed into the username box never reaches auditors, while
-    repeated attempts with the same text still look alike.
-    """
-    name = accounts.existing_username(db, typed)
-    if name is not None:
-        return name
+def _secret() -> bytes:
     secret = current_app.config["SECRET_KEY"]
-    secret = secret if isinstance(secret, bytes) else str(secret).encode()
-    key = hmac.new(secret, b"yitu failed-login audit", hashlib.sha256).digest()
-    return "unknown:" + hmac.new(key, typed.encode(), hashlib.sha256).hexdigest()[:16]
+    return secret if isinstance(secret, bytes) else str(secret).encode()
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -286,7 +272,8 @@ def login() -> ResponseReturnValue:
             session.permanent = True
             login_user(CurrentUser(account, token))
             return redirect(safe_next(request.args.get("next")) or home_url(account.role))
-        audit(db, Actor(failed_login_name(db, form.username.data or ""), None, None,
+        typed = form.username.data or ""
+        audit(db, Actor(accounts.failed_login_name(db, typed, secret=_secret()), None, None,
                         request.remote_addr), "login_failed")
         db.commit()
         flash(_("Wrong username or password."), "error")

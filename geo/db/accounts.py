@@ -12,6 +12,7 @@ server-side half of logging out that a signed cookie alone cannot give.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -248,3 +249,19 @@ def revoke_all_sessions(session: Session, user_id: int) -> None:
     session.execute(update(LoginSession)
                     .where(LoginSession.user_id == user_id, LoginSession.revoked_at.is_(None))
                     .values(revoked_at=func.now()))
+
+
+def failed_login_name(db: Session, typed: str, *, secret: bytes) -> str:
+    """Name a failed login for the audit log without keeping what was typed.
+
+    The account's name if one exists; otherwise ``unknown:`` and a keyed hash
+    (HMAC-SHA256 under a key derived from ``secret``, the app's ``SECRET_KEY``;
+    16 hex digits), so a
+    password typed into the username box never reaches auditors, while
+    repeated attempts with the same text still look alike.
+    """
+    name = existing_username(db, typed)
+    if name is not None:
+        return name
+    key = hmac.new(secret, b"yitu failed-login audit", hashlib.sha256).digest()
+    return "unknown:" + hmac.new(key, typed.encode(), hashlib.sha256).hexdigest()[:16]

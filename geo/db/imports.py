@@ -15,9 +15,13 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
+from psycopg.errors import QueryCanceled
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from geo.errors import StatementTimeout
 from geo.places.ledger import Limits, Report, Row, read_rows
 from geo.places.rows import ImportOptions, finish_places, parse_places
 from geo.places.vocabulary import PlaceRecord
@@ -193,9 +197,18 @@ def import_ledger(
     rows = counted(read_rows(path, limits=limits, detected=report.detected), progress)
     parsed = parse_places(rows, options, report, max_rejected=limits.max_rejected)
     if not report.stopped:
-        write_places(
-            session, finish_places(parsed, report), report, dry_run=dry_run, progress=progress
-        )
+        try:
+            write_places(
+                session, finish_places(parsed, report), report, dry_run=dry_run, progress=progress
+            )
+        except (DBAPIError, psycopg.Error) as exc:  # COPY raises psycopg's own errors
+            if not isinstance(getattr(exc, "orig", exc), QueryCanceled):
+                raise
+            raise StatementTimeout(
+                f"{path.name}: the database cancelled the import because one statement ran past "
+                "its statement timeout; nothing was written. Import the ledger in smaller files, "
+                "or ask the operator to allow imports a longer statement timeout"
+            ) from None
     return report
 
 

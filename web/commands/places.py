@@ -6,17 +6,14 @@ import sys
 from pathlib import Path
 
 import click
-import psycopg
-from psycopg.errors import QueryCanceled
-from sqlalchemy.exc import DBAPIError
 
 from geo.db.catalog import EXPORT_COLUMNS, PlaceFilter, iter_places
-from geo.db.imports import import_ledger
 from geo.errors import GeoError
 from geo.export import feature, write_csv, write_geojson, write_xlsx
 from geo.places.ledger import Limits, parse_mapping_option
 from geo.places.rows import ImportOptions
 from geo.places.vocabulary import KINDS, SOURCE_CRSES
+from geo.service import imports as service
 from web.commands.groups import exports, imports
 from web.commands.progress import console, fail, progress_bar, show_report
 from web.db import session
@@ -79,30 +76,13 @@ def import_places(
         options = ImportOptions(
             kind=kind, crs=crs, source=source or file.name, mapping=parse_mapping_option(mapping)
         )
-        db = session()
         with progress_bar(f"importing {file.name}") as advance:
-            report = import_ledger(
-                db,
-                file,
-                options,
-                dry_run=dry_run,
-                progress=advance,
+            report = service.import_places(
+                session(), file, options, dry_run=dry_run, progress=advance,
                 limits=Limits(max_rejected=max_rejected),
             )
-        if dry_run:
-            db.rollback()
-        else:
-            db.commit()
     except GeoError as exc:
         fail(str(exc))
-    except (DBAPIError, psycopg.Error) as exc:  # COPY raises psycopg's own errors
-        if not isinstance(getattr(exc, "orig", exc), QueryCanceled):
-            raise
-        fail(
-            f"{file.name}: the database cancelled the import because one statement ran past "
-            "its statement timeout; nothing was written. Import the ledger in smaller files, "
-            "or ask the operator to allow imports a longer statement timeout"
-        )
     show_report(report, report_path=report_path)
     if report.stopped:
         fail(f"{file.name}: {report.stopped}")
