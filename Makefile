@@ -7,10 +7,15 @@ run:
 
 test:
 	bash scripts/setup.sh test
+	$(MAKE) --no-print-directory lint
 	.venv/bin/pytest -n 2
 
+# The same checks as the pre-commit hooks (.pre-commit-config.yaml); `make test` runs them first.
 lint:
 	.venv/bin/ruff check geo web scripts tests
+	.venv/bin/ruff format --check geo web scripts tests
+	.venv/bin/mypy --strict geo
+	.venv/bin/lint-imports --no-cache
 
 bench:
 	.venv/bin/python tests/benchmarks/bench_import.py

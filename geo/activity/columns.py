@@ -135,7 +135,7 @@ def plan_columns(
             field=missing[0],
         )
     for pc in extra_points:
-        for column in (pc.lon, pc.lat, pc.time):
+        for column in (pc.lon, pc.lat, pc.time or ""):
             if column and column not in headers:
                 raise InvalidInput(
                     f"extra points: the file has no column {column!r}; its columns are: {found}",

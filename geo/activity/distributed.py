@@ -116,7 +116,7 @@ def aggregate_activity_dask(
     (pandas.DataFrame, ActivityReport)
         See :func:`finalize`.
     """
-    import dask
+    from dask.delayed import delayed
     from distributed import Client
 
     check_salt(salt)
@@ -131,10 +131,10 @@ def aggregate_activity_dask(
     options = ReadOptions(crs=chosen_crs, salt=salt, times=times or TimeOptions(),
                           area=area or Area())
     frame = _dask_frame(source, plan, blocksize=blocksize)
-    jobs = [dask.delayed(_partition_job)(part, number, plan, options, resolution, source.path.name)
+    jobs = [delayed(_partition_job)(part, number, plan, options, resolution, source.path.name)
             for number, part in enumerate(frame.to_delayed())]
     own_client = not isinstance(scheduler, Client)
-    client = Client(scheduler) if own_client else scheduler
+    client = Client(scheduler) if own_client else scheduler  # type: ignore[no-untyped-call]
     try:
         results = client.gather(client.compute(jobs))
     finally:

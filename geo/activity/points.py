@@ -132,14 +132,14 @@ class Area:
             west, south, east, north = CHINA_BBOX
             return (lon >= west) & (lon <= east) & (lat >= south) & (lat <= north)
         shapely.prepare(self.geometry)
-        return shapely.intersects_xy(self.geometry, lon, lat)
+        return np.asarray(shapely.intersects_xy(self.geometry, lon, lat), dtype=bool)
 
 
 def _numbers(values: pd.Series, *, column: str, rows: np.ndarray, row_label: str,
              field_name: str) -> np.ndarray:
     """Parse a numeric column: blanks give NaN, anything else non-numeric fails."""
     if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values):
-        return values.to_numpy(dtype="float64", na_value=np.nan)
+        return np.asarray(values.to_numpy(dtype="float64", na_value=np.nan))
     text = values.astype("string").str.strip()
     number = pd.to_numeric(text, errors="coerce").astype("float64")
     bad = number.isna() & text.notna() & (text != "")
@@ -150,7 +150,7 @@ def _numbers(values: pd.Series, *, column: str, rows: np.ndarray, row_label: str
             f"number; expected {field_name} as a decimal number",
             field=field_name,
         )
-    return number.to_numpy(dtype="float64", na_value=np.nan)
+    return np.asarray(number.to_numpy(dtype="float64", na_value=np.nan))
 
 
 @dataclass(frozen=True)

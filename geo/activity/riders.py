@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from geo.errors import InvalidInput
 
@@ -30,7 +31,7 @@ def _id_text(value: Any) -> str:
     return str(value).strip()
 
 
-def hash_rider_ids(values: Sequence[Any] | pd.Series, *, salt: bytes) -> np.ndarray:
+def hash_rider_ids(values: Sequence[Any] | pd.Series, *, salt: bytes) -> NDArray[np.uint64]:
     """Replace rider ids with 64-bit keyed hashes (HMAC-SHA-256, truncated).
 
     Parameters

@@ -169,7 +169,7 @@ def _csv_chunks(source: ActivitySource, columns: Sequence[str], chunk_rows: int,
                 frame.columns = [str(c).strip() for c in frame.columns]
                 rows = np.arange(first_line, first_line + len(frame))
                 first_line += len(frame)
-                position = raw.fileobj.tell() if hasattr(raw, "fileobj") else raw.tell()
+                position = raw.fileobj.tell() if hasattr(raw, "fileobj") else raw.tell()  # type: ignore[union-attr]  # gzip or plain binary file, both seekable
                 yield RawChunk(frame, rows, int(position))
 
 

@@ -62,7 +62,7 @@ class TimeOptions:
 def _hour_of_week(local: pd.Series) -> np.ndarray:
     """Return hour of week from naive local datetimes (NaT -> -1)."""
     how = local.dt.day_of_week * 24 + local.dt.hour
-    return how.fillna(-1).to_numpy(dtype=np.int16)
+    return np.asarray(how.fillna(-1).to_numpy(dtype=np.int16))
 
 
 def hours_of_week(values: pd.Series, *, options: TimeOptions, column: str = "time",
@@ -145,7 +145,7 @@ def _hours_from_text(text: pd.Series, blank: np.ndarray, options: TimeOptions,
         parts = text.str.extract(_RE_TIME_ONLY).astype("float64")
         hour = parts[0].where((parts[0] < 24) & (parts[1] < 60) & (parts[2].fillna(0) < 60))
         how = options.time_only_weekday * 24 + hour
-        return how.fillna(-1).to_numpy(dtype=np.int16)
+        return np.asarray(how.fillna(-1).to_numpy(dtype=np.int16))
     utc = bool(sample.str.contains(_RE_OFFSET).any())
     parsed = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=utc)
     missing = parsed.isna().to_numpy() & ~blank

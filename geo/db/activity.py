@@ -39,6 +39,7 @@ from sqlalchemy import (
     SmallInteger,
     Text,
     bindparam,
+    delete,
     func,
     select,
     text,
@@ -170,7 +171,7 @@ def replace_dataset(
     # a transaction-scoped advisory lock keyed on the name serialises them.
     session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
                     {"key": "yitu activity " + name})
-    session.execute(ActivityDataset.__table__.delete().where(
+    session.execute(delete(ActivityDataset).where(
         ActivityDataset.name == bindparam("name", name)))
     dataset = ActivityDataset(
         name=name.strip(), city=city.strip(), source_crs=source_crs, resolution=int(resolution),
@@ -193,6 +194,7 @@ def _copy_cells(session: Session, dataset_id: int, city: str, cells: pd.DataFram
     frame = cells.merge(centre, on="cell", how="left")
     riders = frame["riders"].astype("Int64")
     raw = session.connection().connection.driver_connection
+    assert raw is not None, "a live psycopg connection"  # narrows the type for COPY
     with raw.cursor() as cursor, cursor.copy(
         "COPY activity_cells (dataset_id, cell, hour_of_week, city, points, weight, riders, "
         "geom) FROM STDIN"
@@ -242,9 +244,9 @@ def get_dataset(session: Session, name: str) -> DatasetInfo | None:
 
 def delete_dataset(session: Session, name: str) -> bool:
     """Delete a dataset and its cells; return whether it existed (no commit)."""
-    table = ActivityDataset.__table__
-    result = session.execute(table.delete().where(table.c.name == bindparam("name", name)))
-    return bool(result.rowcount)
+    deleted = session.execute(delete(ActivityDataset).where(
+        ActivityDataset.name == bindparam("name", name)).returning(ActivityDataset.id))
+    return deleted.first() is not None
 
 
 def _choose_datasets(session: Session, *, datasets: Sequence[str] | None,

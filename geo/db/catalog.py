@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVarTuple
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -42,6 +42,9 @@ EXPORT_COLUMNS: tuple[str, ...] = (
     "updated_at",
 )
 
+#: The columns of a select statement (:meth:`PlaceFilter.apply` keeps them).
+Columns = TypeVarTuple("Columns")
+
 
 @dataclass(frozen=True)
 class PlaceFilter:
@@ -53,7 +56,7 @@ class PlaceFilter:
     district: str | None = None
     demo: bool | None = None
 
-    def apply(self, stmt: Select[Any]) -> Select[Any]:
+    def apply(self, stmt: Select[*Columns]) -> Select[*Columns]:
         """Add this filter's WHERE clauses to ``stmt``."""
         for column, value in (
             (Place.kind, self.kind),
@@ -105,6 +108,6 @@ def district_summary(
     session: Session, where: PlaceFilter
 ) -> list[tuple[str | None, str | None, int]]:
     """Return ``(city, district, count)`` for the matching places."""
-    stmt = where.apply(select(Place.city, Place.district, func.count(Place.id)))
-    stmt = stmt.group_by(Place.city, Place.district).order_by(Place.city, Place.district)
-    return [tuple(r) for r in session.execute(stmt)]
+    stmt = where.apply(select(Place.city, Place.district, func.count(Place.id))).group_by(Place.city, Place.district).order_by(
+        Place.city, Place.district)
+    return [(r[0], r[1], int(r[2])) for r in session.execute(stmt)]

@@ -153,7 +153,7 @@ def _same(a: Any, b: Any) -> bool:
         # 1e-7 degrees is about 1 cm: a coordinate shown and saved back unchanged
         # must not count as a move because of float round-tripping.
         return abs(a - b) < 1e-7
-    return a == b
+    return bool(a == b)
 
 
 def _diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[dict[str, Any],

@@ -461,7 +461,8 @@ def _load(session: Session, household_id: uuid.UUID | str,
         key = household_id if isinstance(household_id, uuid.UUID) else uuid.UUID(str(household_id))
     except ValueError:
         raise HouseholdNotFound("no such household") from None
-    found = session.scalar(_in_scope(select(Household).where(Household.id == key), districts))
+    found: Household | None = session.scalar(
+        _in_scope(select(Household).where(Household.id == key), districts))
     if found is None:
         raise HouseholdNotFound("no such household in your districts")
     return found

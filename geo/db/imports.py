@@ -132,6 +132,7 @@ def stage(
     session.execute(text("DROP TABLE IF EXISTS pg_temp.place_staging"))
     session.execute(text(STAGING_DDL))
     raw = session.connection().connection.driver_connection
+    assert raw is not None, "a live psycopg connection"  # narrows the type for COPY
     columns = ", ".join(("row_number", "lon", "lat", *RECORD_COLUMNS))
     with raw.cursor() as cursor, cursor.copy(f"COPY place_staging ({columns}) FROM STDIN") as copy:
         for i, (number, record) in enumerate(rows, start=1):

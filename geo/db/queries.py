@@ -382,8 +382,8 @@ def nearest_places(
     # Stream the filtered table in ellipsoidal order and stop at k.
     scan = _scan_stmt(shape, radius_m is not None, cols).execution_options(yield_per=512)
     found = []
-    for row in session.connection().execute(scan, params):
-        item = dict(row._mapping)
+    for scanned in session.connection().execute(scan, params):
+        item = dict(scanned._mapping)
         if keep is None or keep(item):
             found.append(item)
             if len(found) == k:
@@ -564,7 +564,7 @@ def grid_cell_deg(zoom: int, *, cell_px: int = 64, tile_px: int = 256) -> float:
     Web Mercator shows ``360 / 2**zoom`` degrees of longitude per tile at
     every latitude.
     """
-    return 360.0 / (2**zoom) * cell_px / tile_px
+    return float(360.0 / (2**zoom) * cell_px / tile_px)
 
 
 @lru_cache(maxsize=128)

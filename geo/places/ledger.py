@@ -402,10 +402,10 @@ def map_columns(
     mapping: dict[str, str] = {}
     taken = set(explicit.values())
     for header in headers:
-        target = explicit.get(header) or lookup.get(normalize_header(header))
-        if target and (header in explicit or target not in taken):
-            mapping[header] = target
-            taken.add(target)
+        chosen = explicit.get(header) or lookup.get(normalize_header(header))
+        if chosen and (header in explicit or chosen not in taken):
+            mapping[header] = chosen
+            taken.add(chosen)
     unmapped = [h for h in headers if h not in mapping]
     return mapping, unmapped
 

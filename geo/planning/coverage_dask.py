@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from geo.planning.metric import check_radius
 from geo.planning.reach import _as_xy, covered_within
@@ -25,7 +26,7 @@ def _partition_coverage(frame: pd.DataFrame, station_xy: np.ndarray, radius_m: f
                          "points": [len(frame)], "covered_points": [int(covered.sum())]})
 
 
-def point_coverage_dask(points: Any, station_xy: Any, *, radius_m: float, scheduler: Any,
+def point_coverage_dask(points: Any, station_xy: ArrayLike, *, radius_m: float, scheduler: Any,
                         x: str = "x", y: str = "y",
                         weight: str | None = None) -> dict[str, float]:
     """Covered share of raw points held in a Dask (Geo)DataFrame, on a cluster.
@@ -58,7 +59,7 @@ def point_coverage_dask(points: Any, station_xy: Any, *, radius_m: float, schedu
     parts = points.map_partitions(_partition_coverage, stations, radius_m, x, y, weight,
                                   meta=meta)
     own = not isinstance(scheduler, Client)
-    client = Client(scheduler) if own else scheduler
+    client = Client(scheduler) if own else scheduler  # type: ignore[no-untyped-call]
     try:
         sums = client.compute(parts.sum()).result()
     finally:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import heapq
 import time
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import sparse
 
 from geo.planning.site_model import _TOL, SiteChoice, _check_inputs, _reduce, _Reduced
@@ -28,6 +28,7 @@ def _greedy(csc: sparse.csc_matrix, weight: np.ndarray, cost: np.ndarray, *,
         return float(weight[rows[~covered[rows]]].sum())
 
     by_cost = budget is not None
+    limit = budget if budget is not None else np.inf
     start = np.asarray(csc.T @ weight).ravel()
     heap = [(-(start[j] / cost[j] if by_cost else start[j]), j) for j in range(m)]
     heapq.heapify(heap)
@@ -37,7 +38,7 @@ def _greedy(csc: sparse.csc_matrix, weight: np.ndarray, cost: np.ndarray, *,
     step = 0
     while heap and (p is None or len(chosen) < p):
         neg, j = heapq.heappop(heap)
-        if by_cost and spent + cost[j] > budget + _TOL:
+        if by_cost and spent + cost[j] > limit + _TOL:
             continue  # cannot afford it now, and spending only grows
         if fresh[j] != step:
             g = gain(j)
@@ -54,7 +55,7 @@ def _greedy(csc: sparse.csc_matrix, weight: np.ndarray, cost: np.ndarray, *,
     if by_cost:
         # The ratio rule alone can be arbitrarily bad; the best single
         # affordable site restores the classic guarantee (Khuller et al. 1999).
-        affordable = np.flatnonzero(cost <= budget + _TOL)
+        affordable = np.flatnonzero(cost <= limit + _TOL)
         if len(affordable):
             best = int(affordable[np.argmax(start[affordable])])
             if start[best] > _objective(csc, weight, chosen) + _TOL:
@@ -113,7 +114,7 @@ def _swap(csr: sparse.csr_matrix, csc: sparse.csc_matrix, weight: np.ndarray,
 
 
 def _order_by_gain(csc: sparse.csc_matrix, weight: np.ndarray,
-                   chosen: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+                   chosen: Sequence[int] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Order a chosen set by greedy marginal gain; return (order, gains)."""
     remaining = list(dict.fromkeys(int(j) for j in chosen))
     covered = np.zeros(csc.shape[0], dtype=bool)
@@ -133,8 +134,8 @@ def _order_by_gain(csc: sparse.csc_matrix, weight: np.ndarray,
     return np.asarray(order, dtype=np.int64), np.asarray(gains, dtype=np.float64)
 
 
-def greedy_sites(cover: Any, weight: Any, *, p: int | None = None, budget: float | None = None,
-                 cost: Any = None) -> SiteChoice:
+def greedy_sites(cover: sparse.spmatrix | ArrayLike, weight: ArrayLike, *, p: int | None = None,
+                 budget: float | None = None, cost: ArrayLike | None = None) -> SiteChoice:
     """Pick sites by lazy greedy then improve them by 1-swaps (a fast preview).
 
     Parameters are as for :func:`choose_sites_from_matrix`.

@@ -9,6 +9,7 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import sparse
 from scipy.spatial import cKDTree
 
@@ -28,12 +29,12 @@ DEFAULT_TIME_LIMIT_S = 60.0
 
 
 def choose_sites_from_matrix(
-    cover: Any,
-    weight: Any,
+    cover: sparse.spmatrix | ArrayLike,
+    weight: ArrayLike,
     *,
     p: int | None = None,
     budget: float | None = None,
-    cost: Any = None,
+    cost: ArrayLike | None = None,
     time_limit_s: float = DEFAULT_TIME_LIMIT_S,
     mip_rel_gap: float = 0.0,
     threads: int | None = None,
@@ -125,7 +126,7 @@ def choose_sites_from_matrix(
     lp.col_upper_ = np.ones(n_cols + n_y)
     lp.row_lower_ = np.full(n_y + 1, -highspy.kHighsInf)
     lp.row_upper_ = np.concatenate([np.zeros(n_y), [float(budget) if budget is not None
-                                                     else float(p)]])
+                                                     else float(p or 0)]])
     lp.sense_ = highspy.ObjSense.kMaximize
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
     lp.a_matrix_.start_ = starts.astype(np.int32)
@@ -133,7 +134,7 @@ def choose_sites_from_matrix(
     lp.a_matrix_.value_ = value
     lp.integrality_ = [highspy.HighsVarType.kInteger] * n_cols + (
         [highspy.HighsVarType.kContinuous] * n_y)
-    solver = highspy.Highs()
+    solver = highspy.Highs()  # type: ignore[no-untyped-call]  # highspy ships no annotations for it
     solver.setOptionValue("output_flag", False)
     solver.setOptionValue("time_limit", float(time_limit_s))
     solver.setOptionValue("mip_rel_gap", float(mip_rel_gap))
@@ -186,7 +187,8 @@ def choose_sites_from_matrix(
 # --------------------------------------------------------------------------- #
 
 
-def cover_matrix(demand_xy: Any, candidate_xy: Any, *, radius_m: float) -> sparse.csr_matrix:
+def cover_matrix(demand_xy: ArrayLike, candidate_xy: ArrayLike, *,
+                 radius_m: float) -> sparse.csr_matrix:
     """Return the boolean demand x candidate matrix of straight-line reach.
 
     Parameters

@@ -9,13 +9,14 @@ from typing import Any
 
 import h3.api.numpy_int as h3i
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from geo.errors import InvalidInput
 from geo.planning.metric import check_radius
-from geo.planning.network import RoadNetwork
+from geo.planning.network import RoadNetwork, network_nearest
 
 #: Points per block of the vectorised coverage test (bounds temporaries to
 #: about 40 MB a block whatever the number of points).
@@ -104,8 +105,8 @@ def _raster(station_xy: np.ndarray, radius_m: float) -> _Raster:
                    size_m=float(size))
 
 
-def covered_within(demand_xy: Any, station_xy: Any, *, radius_m: float,
-                   workers: int | None = None) -> np.ndarray:
+def covered_within(demand_xy: ArrayLike, station_xy: ArrayLike, *, radius_m: float,
+                   workers: int | None = None) -> NDArray[np.bool_]:
     """Return which demand points lie within ``radius_m`` of any station.
 
     Parameters
@@ -185,8 +186,9 @@ def _cores() -> int:
         os.cpu_count() or 1)
 
 
-def nearest_within(demand_xy: Any, station_xy: Any, *, radius_m: float,
-                   network: RoadNetwork | None = None) -> tuple[np.ndarray, np.ndarray]:
+def nearest_within(demand_xy: ArrayLike, station_xy: ArrayLike, *, radius_m: float,
+                   network: RoadNetwork | None = None
+                   ) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
     """Return distance (m) to, and index of, each demand point's nearest station.
 
     Along the road network when ``network`` is given, else in a straight line;
@@ -194,14 +196,14 @@ def nearest_within(demand_xy: Any, station_xy: Any, *, radius_m: float,
     ``inf`` and the index meaningless.
     """
     if network is not None:
-        from geo.planning.network import network_nearest
-
-        return network_nearest(network, demand_xy, station_xy, cutoff_m=radius_m)
+        return network_nearest(network, np.asarray(demand_xy, dtype=float),
+                               np.asarray(station_xy, dtype=float), cutoff_m=radius_m)
     return nearest_station(demand_xy, station_xy, max_m=radius_m)
 
 
-def nearest_station(demand_xy: Any, station_xy: Any, *,
-                    max_m: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+def nearest_station(demand_xy: ArrayLike, station_xy: ArrayLike, *,
+                    max_m: float | None = None
+                    ) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
     """Return the distance to, and index of, each demand point's nearest station.
 
     Parameters

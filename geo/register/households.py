@@ -16,7 +16,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -299,7 +299,7 @@ def _parse_float(value: Any, field: str) -> float | None:
 def _parse_date(value: Any) -> date | None:
     if is_blank(value):
         return None
-    if hasattr(value, "date") and callable(value.date):
+    if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
         return value

@@ -127,7 +127,7 @@ def area_wkt(query: PlannerQuery) -> str | None:
             found = find_area(f"{query.city} {query.district}" if query.city else query.district)
         except InvalidInput:
             found = find_area(query.district)
-        return found.geometry.wkt
+        return str(found.geometry.wkt)
     return None
 
 
@@ -333,4 +333,6 @@ def analyse(db: Session, query: PlannerQuery, siting: SitingRequest, *,
 
     if cache is None:
         return compute()
-    return cache.get_or_compute(key, compute, reuse=reuse)
+    answer: tuple[CoverageAnswer, SitingResult | None] = cache.get_or_compute(
+        key, compute, reuse=reuse)
+    return answer

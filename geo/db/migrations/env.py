@@ -13,7 +13,10 @@ config = context.config
 
 def run_migrations_online() -> None:
     """Apply migrations in one transaction on the configured database."""
-    engine = create_engine(config.get_main_option("sqlalchemy.url"))
+    url = config.get_main_option("sqlalchemy.url")
+    if not url:
+        raise SystemExit("alembic: sqlalchemy.url is not set (use `yitu db upgrade`)")
+    engine = create_engine(url)
     with engine.connect() as connection:
         context.configure(
             connection=connection,
