@@ -231,7 +231,7 @@ def limit_request_size() -> None:
 
 def honeypot_filled(values: Any) -> bool:
     """True when the hidden ``website`` field (people never see it) has a value."""
-    return bool((values.get("website") or "").strip())
+    return bool(str(values.get("website") or "").strip())
 
 
 def photo_bytes() -> bytes | None:

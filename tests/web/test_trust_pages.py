@@ -352,3 +352,16 @@ def test_moderators_act_only_in_their_districts(client: FlaskClient, db: Session
     assert client.get("/admin/").status_code == 403  # not a station admin
     with pytest.raises(Exception, match="district"):
         make_user(db, "moderator")
+
+
+@pytest.mark.parametrize("body", [{"type": "gone", "website": 5}, {"type": "gone", "lon": True},
+                                  {"type": "wrong_location", "lon": "NaN", "lat": 36.6},
+                                  {"type": 7}, {"facts": "all"}])
+def test_odd_json_never_500(client: FlaskClient, db: Session, body: dict) -> None:
+    place = station(db)
+    for path in ("reports", "confirmations", "checkins"):
+        answer = client.post(f"/api/v1/places/{place}/{path}", json=body)
+        assert answer.status_code in (200, 201, 400), (path, body, answer.status_code)
+    nan = client.post(f"/api/v1/places/{place}/reports", data='{"type": "wrong_location", '
+                      '"lon": NaN, "lat": 36.6}', content_type="application/json")
+    assert nan.status_code == 400 and nan.get_json()["field"] == "lon"
