@@ -15,11 +15,9 @@ from typing import Any
 from geoalchemy2 import Geometry
 from sqlalchemy import (
     BigInteger,
-    Column,
     DateTime,
     Float,
-    MetaData,
-    Table,
+    Index,
     Text,
     any_,
     bindparam,
@@ -28,20 +26,27 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY as PG_ARRAY
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from geo.db.models import Place
+from geo.db.models import Base, Place
 
 TEXT_ARRAY = PG_ARRAY(Text)
-# Written by a trigger when a place is deleted (migration 0005_opendata); its
-# own MetaData: the ORM never creates or writes it.
-TOMBSTONES = Table(
-    "place_tombstones", MetaData(),
-    Column("id", BigInteger, primary_key=True),
-    Column("kind", Text),
-    Column("geom", Geometry("POINT", srid=4326, spatial_index=False)),
-    Column("deleted_at", DateTime(timezone=True)),
-)
+
+
+class PlaceTombstone(Base):
+    """A place deleted outright: written by a trigger (migration 0005_opendata), read only."""
+
+    __tablename__ = "place_tombstones"
+    __table_args__ = (Index("place_tombstones_deleted_at", "deleted_at", "id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(Text)
+    geom: Mapped[Any] = mapped_column(Geometry("POINT", srid=4326, spatial_index=False))
+    deleted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                 server_default=func.now())
+
+
+TOMBSTONES = PlaceTombstone.__table__
 # Columns of an OGC feature and of the bulk files (besides the geometry).
 FEATURE_COLUMNS: tuple[str, ...] = (
     "id", "kind", "name", "name_en", "status", "address", "province", "city", "district",
