@@ -16,6 +16,7 @@ from flask.typing import ResponseReturnValue
 
 from geo.db import audit
 from geo.errors import InvalidInput
+from geo.places.timezone import TZ_NAME
 from web import private_db
 from web.auth import login_required_role
 from web.params import int_param
@@ -36,7 +37,7 @@ def _day(name: str) -> date | None:
 
 
 def _local_midnight(day: date) -> datetime:
-    zone = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "Asia/Shanghai")
+    zone = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE") or TZ_NAME)
     return datetime.combine(day, time(0), tzinfo=zone)
 
 

@@ -51,6 +51,7 @@ from geo.db import accounts
 from geo.db.audit import Actor
 from geo.db.audit import record as audit
 from geo.errors import InvalidInput
+from geo.places.timezone import TZ_NAME
 from web import private_db
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -340,7 +341,7 @@ def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
     """Show a stored (UTC-aware) time in the app's time zone (Asia/Shanghai by default)."""
     if value is None:
         return ""
-    zone = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "Asia/Shanghai")
+    zone = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE") or TZ_NAME)
     return value.astimezone(zone).strftime(fmt)
 
 

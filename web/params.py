@@ -17,12 +17,12 @@ import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from werkzeug.datastructures import MultiDict
 
 from geo.errors import InvalidInput, InvalidLocation
 from geo.places.crs import validate_lonlat
+from geo.places.timezone import SHANGHAI
 from geo.places.vocabulary import AMENITIES, CHINA_BBOX, KINDS
 
 __all__ = [
@@ -40,7 +40,7 @@ __all__ = [
     "text_param",
 ]
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+LOCAL_TZ = SHANGHAI
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"0", "false", "no", "off", ""})
 # ASCII only, written out: ``\d``, ``str.isdigit`` and ``float()`` also take

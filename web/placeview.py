@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
-from zoneinfo import ZoneInfo
 
 from geo.errors import InvalidInput
 from geo.places.crs import from_wgs84
 from geo.places.hours_open import closes_at, next_change, open_state
+from geo.places.timezone import SHANGHAI
 
 __all__ = [
     "RIDE_KMH",
@@ -44,7 +44,7 @@ COORD_DECIMALS = 6
 # Row fields that are dates or datetimes (ISO 8601 in JSON).
 DATE_KEYS = ("last_verified", "updated_at", "created_at")
 # Stations keep China's wall-clock hours.
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+LOCAL_TZ = SHANGHAI
 
 
 @dataclass(frozen=True)

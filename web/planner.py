@@ -31,7 +31,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -43,6 +42,7 @@ from geo.db import activity
 from geo.db import trust as trust_store
 from geo.errors import InvalidInput
 from geo.export import escape_formula
+from geo.places.timezone import SHANGHAI
 from geo.places.vocabulary import AMENITIES, AMENITY_TERMS, KIND_TERMS, KINDS
 from geo.planning.coverage_export import write_coverage_csv, write_coverage_geojson
 from geo.planning.metric import DEFAULT_RADIUS_M
@@ -311,7 +311,6 @@ def checkins_export() -> ResponseReturnValue:
     since = datetime.now(UTC) - timedelta(days=CHECKIN_DAYS)
     rows = trust_store.checkin_rows(session(), since=since,
                                     city=text_param(request.args, "city", max_len=60))
-    zone = ZoneInfo("Asia/Shanghai")
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["place_id", "name", "station_no", "city", "district", "hour", "purpose",
@@ -320,7 +319,7 @@ def checkins_export() -> ResponseReturnValue:
         writer.writerow([r["place_id"], escape_formula(r["name"]),
                          escape_formula(r["station_no"] or ""), escape_formula(r["city"] or ""),
                          escape_formula(r["district"] or ""),
-                         r["hour"].astimezone(zone).strftime("%Y-%m-%d %H:00"), r["purpose"],
+                         r["hour"].astimezone(SHANGHAI).strftime("%Y-%m-%d %H:00"), r["purpose"],
                          r["visits"]])
     return _download(out.getvalue(), "checkins.csv", "text/csv")
 

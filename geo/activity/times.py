@@ -9,9 +9,10 @@ import numpy as np
 import pandas as pd
 
 from geo.errors import InvalidInput
+from geo.places.timezone import TZ_NAME, UTC_OFFSET
 
 #: Asia/Shanghai is UTC+8 all year (no daylight saving since 1991).
-SHANGHAI_OFFSET = pd.Timedelta(hours=8)
+SHANGHAI_OFFSET = pd.Timedelta(UTC_OFFSET)
 
 
 # Regular expressions for the time layouts that pandas cannot parse alone.
@@ -154,7 +155,7 @@ def _hours_from_text(text: pd.Series, blank: np.ndarray, options: TimeOptions,
             break
         retry = pd.to_datetime(text[missing], format=fmt, errors="coerce")
         if utc:
-            retry = retry.dt.tz_localize("Asia/Shanghai")
+            retry = retry.dt.tz_localize(TZ_NAME)
         parsed[missing] = retry
         missing = parsed.isna().to_numpy() & ~blank
     return _hour_of_week(_to_local(parsed))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from geo.errors import InvalidInput
@@ -23,6 +23,7 @@ from geo.opendata.crs import (
     to_lonlat_bbox,
 )
 from geo.opendata.dictionary import flat_record, json_value
+from geo.places.timezone import SHANGHAI
 from geo.places.vocabulary import AMENITIES, KINDS, STATUSES
 
 DEFAULT_LIMIT = 100
@@ -30,7 +31,7 @@ MAX_LIMIT = 10_000
 # The collection of every place, then one per kind.
 ALL_PLACES = "places"
 COLLECTIONS: tuple[str, ...] = (ALL_PLACES, *KINDS)
-CHINA_TIME = timezone(timedelta(hours=8))
+CHINA_TIME = SHANGHAI
 
 CONFORMANCE: tuple[str, ...] = (
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",

@@ -18,6 +18,7 @@ from geo.db import history
 from geo.db import trust as store
 from geo.errors import GeoError, InvalidInput, PlaceNotFound
 from geo.places.hours_parse import parse_chinese_hours
+from geo.places.timezone import SHANGHAI
 from geo.trust.freshness import DEFAULT_STALE_AFTER_DAYS, PlaceFreshness, freshness
 from geo.trust.photos import MAX_PHOTO_BYTES, clean_photo
 from geo.trust.reports import (
@@ -34,7 +35,7 @@ from geo.trust.reports import (
     validate_report,
 )
 
-LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
+LOCAL_ZONE = SHANGHAI
 
 
 class ReportNotFound(GeoError, LookupError):
