@@ -302,6 +302,53 @@ def district_of(lon: float, lat: float) -> District | None:
     return _table().districts[index] if index >= 0 else None
 
 
+def nearest_districts(
+    lon: np.ndarray | Sequence[float], lat: np.ndarray | Sequence[float]
+) -> tuple[list[District | None], np.ndarray]:
+    """Find the district nearest to each point, and how far its boundary is.
+
+    For points in no district (at sea, abroad, a typo in the longitude), so
+    that a report can say where the place probably belongs.
+
+    Parameters
+    ----------
+    lon, lat : array_like of float
+        WGS-84 (EPSG:4326) degrees, same shape.
+
+    Returns
+    -------
+    districts : list of District or None
+        The nearest district per point (None for NaN input).  "Nearest" is
+        measured in degrees by the index, which may pick a neighbour a few
+        per cent farther away in metres; good enough to name a region.
+    distance_m : numpy.ndarray
+        Metres on the WGS-84 ellipsoid from the point to that district's
+        boundary; 0 inside it, NaN for NaN input.
+    """
+    from pyproj import Geod
+
+    lon_a = np.asarray(lon, dtype=np.float64).ravel()
+    lat_a = np.asarray(lat, dtype=np.float64).ravel()
+    table = _table()
+    found: list[District | None] = [None] * lon_a.size
+    distance_m = np.full(lon_a.size, np.nan)
+    finite = np.flatnonzero(np.isfinite(lon_a) & np.isfinite(lat_a))
+    if finite.size == 0:
+        return found, distance_m
+    points = shapely.points(lon_a[finite], lat_a[finite])
+    point_i, tree_i = table.tree.query_nearest(points)
+    first = np.unique(point_i, return_index=True)[1]  # one district per point on a tie
+    point_i, tree_i = point_i[first], tree_i[first]
+    lines = shapely.shortest_line(table.geoms[tree_i], points[point_i])
+    coords = shapely.get_coordinates(lines).reshape(-1, 2, 2)
+    _az, _back, metres = Geod(ellps="WGS84").inv(coords[:, 0, 0], coords[:, 0, 1],
+                                                   coords[:, 1, 0], coords[:, 1, 1])
+    distance_m[finite[point_i]] = np.asarray(metres, dtype=np.float64)
+    for i, t in zip(finite[point_i], tree_i, strict=True):
+        found[int(i)] = table.districts[int(t)]
+    return found, distance_m
+
+
 def district_by_adcode(adcode: str | int) -> District:
     """Return the district with a 6-digit adcode.
 

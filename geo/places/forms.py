@@ -53,4 +53,6 @@ def validate_form(form: Mapping[str, Any], *, crs: str, default_kind: str = "sta
     if not parsed:
         return None, report
     finished = finish_places(parsed, report)
+    if not finished:  # rejected once located (e.g. far outside every district)
+        return None, report
     return finished[0][1], report

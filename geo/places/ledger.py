@@ -138,21 +138,62 @@ class Report:
         }
 
 
-def detect_format(path: Path) -> str:
-    """Return ``csv``, ``xlsx``, ``geojson`` or ``json`` from the file name."""
+# First bytes of the formats recognised by content.
+ZIP_MAGIC = b"PK\x03\x04"
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Excel 97-2003 .xls, old .doc
+SUFFIX_FORMATS = {".csv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".geojson": "geojson",
+                  ".json": "json"}
+FORMAT_LABELS = {"csv": "CSV", "xlsx": "XLSX workbook", "geojson": "GeoJSON", "json": "JSON"}
+
+
+def detect_format(path: Path, detected: dict[str, str] | None = None) -> str:
+    """Return ``csv``, ``xlsx``, ``geojson`` or ``json``, recognised by the file's content.
+
+    The name must end in a ledger suffix (``.csv``, ``.txt``, ``.xlsx``,
+    ``.geojson``, ``.json``), but the first bytes decide how it is read: a
+    zip holding ``xl/workbook.xml`` is an XLSX workbook whatever its name
+    (Excel users save workbooks as ``站点.csv``), a text file named
+    ``.xlsx`` is read as CSV, and an Excel 97-2003 ``.xls`` is refused by
+    name.  When content and name disagree, ``detected["note"]`` says so, for
+    the report.
+
+    Raises
+    ------
+    LedgerError
+        Unknown suffix, an old ``.xls`` workbook, or a zip that is no workbook.
+    """
     suffix = path.suffix.lower()
-    formats = {
-        ".csv": "csv",
-        ".txt": "csv",
-        ".xlsx": "xlsx",
-        ".geojson": "geojson",
-        ".json": "json",
-    }
-    if suffix not in formats:
+    if suffix not in SUFFIX_FORMATS:
         raise LedgerError(
             f"{path.name}: unknown file type {suffix or '(none)'}; expected .csv, .xlsx, .geojson or .json"
         )
-    return formats[suffix]
+    named = SUFFIX_FORMATS[suffix]
+    with path.open("rb") as f:
+        head = f.read(8)
+    if head.startswith(OLE_MAGIC):
+        raise LedgerError(f"{path.name} is an Excel 97-2003 (.xls) workbook; open it in Excel "
+                          "or WPS and save it as .xlsx or CSV (UTF-8)")
+    if head.startswith(ZIP_MAGIC):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                is_workbook = "xl/workbook.xml" in archive.namelist()
+        except (zipfile.BadZipFile, OSError) as exc:
+            raise LedgerError(f"{path.name} starts like a zip archive but is damaged; save "
+                              "it again as .xlsx or CSV") from exc
+        if not is_workbook:
+            raise LedgerError(f"{path.name} is a zip archive but not an Excel workbook "
+                              "(no xl/workbook.xml); expected .xlsx, CSV, GeoJSON or JSON")
+        found = "xlsx"
+    elif named == "xlsx":
+        found = "csv"  # text named .xlsx: CSV is the one text format Excel writes
+    else:
+        found = named
+    if detected is not None:
+        detected["format"] = found
+    if detected is not None and found != named:
+        detected["note"] = (f"named {suffix} but recognised by its content as "
+                            f"{FORMAT_LABELS[found]}; read as {FORMAT_LABELS[found]}")
+    return found
 
 
 def read_rows(
@@ -189,7 +230,7 @@ def read_rows(
             f"{path.name} is {size / 1e6:.1f} MB; the limit is {limits.max_file_bytes / 1e6:.0f} MB"
         )
     detected = {} if detected is None else detected
-    detected["format"] = detect_format(path)
+    detect_format(path, detected)
     readers = {"csv": _csv_rows, "xlsx": _xlsx_rows, "geojson": _json_rows, "json": _json_rows}
     for count, row in enumerate(readers[detected["format"]](path, limits, detected), start=1):
         check_row_count(count, path.name, limits)
@@ -296,7 +337,14 @@ def _sheet_rows(path: Path) -> Iterator[Row]:
     # openpyxl parses with defusedxml because it is importable (imported above).
     from openpyxl import load_workbook
 
-    workbook = load_workbook(path, read_only=True, data_only=True)
+    # An open file, not the path: openpyxl refuses any name not ending in
+    # .xlsx, and a workbook saved as 站点.csv is still a workbook.
+    stream = path.open("rb")
+    try:
+        workbook = load_workbook(stream, read_only=True, data_only=True)
+    except BaseException:
+        stream.close()
+        raise
     try:
         rows = workbook.worksheets[0].iter_rows(values_only=True)
         header: list[str] | None = None
@@ -311,6 +359,7 @@ def _sheet_rows(path: Path) -> Iterator[Row]:
             raise LedgerError(f"{path.name}: the first sheet is empty; expected a header row")
     finally:
         workbook.close()
+        stream.close()
 
 
 def _json_rows(path: Path, limits: Limits, detected: dict[str, str]) -> Iterator[Row]:

@@ -22,7 +22,8 @@ from scipy.spatial import cKDTree
 from geo.errors import InvalidInput, LedgerError
 from geo.places import crs as crs_mod
 from geo.places.district_check import check_written_district
-from geo.places.districts import assign_districts, district_by_adcode
+from geo.places.district_names import _label
+from geo.places.districts import assign_districts, district_by_adcode, nearest_districts
 from geo.places.hours_parse import parse_chinese_hours
 from geo.places.ledger import (
     GEOJSON_LAT,
@@ -402,6 +403,8 @@ def finish_places(
 
     Vectorised over the whole ledger: one CRS conversion, one spatial join
     against district boundaries, one KD-tree for the 30 m duplicate check.
+    A row in no district and farther than ``OUTSIDE_TOLERANCE_M`` from every
+    one is rejected (see :func:`reject_far_outside`) and not returned.
     """
     rows = drop_repeated_keys(rows, report)
     if not rows:
@@ -413,10 +416,13 @@ def finish_places(
         lon, lat = crs_mod.to_wgs84_arrays(lon, lat, crs=source_crs)
     located = assign_districts(lon, lat)
     located = located.astype(object).where(located.notna(), None)  # NaN -> None
+    outside = reject_far_outside(rows, lon, lat, located["adcode"].isna().to_numpy(), report)
     finished = []
     for i, ((number, record), official) in enumerate(
         zip(rows, located.to_dict("records"), strict=True)
     ):
+        if i in outside:
+            continue
         record = replace(
             record,
             lon=float(lon[i]),
@@ -430,6 +436,51 @@ def finish_places(
         finished.append((number, record))
     flag_duplicates(finished, report)
     return finished
+
+
+# A point in no district but within this distance of one is kept with a
+# warning (a pier, a coastline the boundary file simplifies); farther, it is
+# a typo -- 131.04 for 121.04 puts a Shanghai station in the sea off Japan.
+OUTSIDE_TOLERANCE_M = 5_000.0
+
+
+def reject_far_outside(
+    rows: list[tuple[int, PlaceRecord]], lon: np.ndarray, lat: np.ndarray,
+    nowhere: np.ndarray, report: Report,
+) -> set[int]:
+    """Reject rows lying more than ``OUTSIDE_TOLERANCE_M`` from every Chinese district.
+
+    Parameters
+    ----------
+    lon, lat
+        WGS-84 degrees of the rows (already converted).
+    nowhere
+        True where no district contains the point.
+
+    Returns
+    -------
+    set of int
+        Indices (into ``rows``) of the rejected rows.  Each gets an error
+        naming its nearest district and how far it is.
+    """
+    candidates = np.flatnonzero(nowhere)
+    if candidates.size == 0:
+        return set()
+    nearest, distance_m = nearest_districts(lon[candidates], lat[candidates])
+    rejected = set()
+    for i, district, metres in zip(candidates, nearest, distance_m, strict=True):
+        if district is None or not metres > OUTSIDE_TOLERANCE_M:
+            continue
+        number, record = rows[int(i)]
+        where = _label(district.province, district.city, district.district)
+        report.error(
+            number, "outside_china",
+            f"({record.lon:.6f}, {record.lat:.6f}) lies in no Chinese district: "
+            f"{metres / 1000:.0f} km from the nearest, {where} ({district.adcode}); "
+            "check the coordinates (a mistyped digit? longitude and latitude swapped?)",
+            field="lon", name=record.name)
+        rejected.add(int(i))
+    return rejected
 
 
 def drop_repeated_keys(
