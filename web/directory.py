@@ -10,7 +10,7 @@ from geo.errors import InvalidInput
 from geo.places.vocabulary import KINDS
 from web.db import session
 from web.params import int_param
-from web.trust import problem_badges
+from web.trustview import problem_badges
 
 bp = Blueprint("directory", __name__)
 PER_PAGE = 100

@@ -59,7 +59,7 @@ from web.params import (
 )
 from web.placeview import feature, hours_now, nav_links, now
 from web.templating import label
-from web.trust import place_panel
+from web.trustview import place_panel
 
 bp = Blueprint("finder", __name__)
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -53,11 +53,9 @@ from geo.db import trust as store
 from geo.errors import InvalidInput, PlaceNotFound
 from geo.places.vocabulary import AMENITY_TERMS
 from geo.service import trust as service
-from geo.trust.freshness import FactFreshness
-from geo.trust.photos import MAX_PHOTO_BYTES, PhotoTooLarge
+from geo.trust.photos import PhotoTooLarge
 from geo.trust.posters import PosterStation, PosterText, poster_pdf, poster_svg
 from geo.trust.reports import (
-    CHECKIN_PURPOSES,
     MODERATION_ACTIONS,
     REPORT_TYPES,
     new_receipt,
@@ -67,52 +65,21 @@ from web.auth import actor, login_required_role
 from web.db import session
 from web.errors import problem
 from web.templating import label
+from web.trustview import (
+    DEFAULTS,
+    STATUS_LABELS,
+    TYPE_LABELS,
+    now,
+    problem_words,
+    settings,
+)
 
 bp = Blueprint("trust", __name__)
 
-#: Settings of this area (``YITU_TRUST_*``), with their defaults.
-DEFAULTS: dict[str, Any] = {
-    # Facts unconfirmed for longer than this many days make a place stale.
-    "TRUST_STALE_AFTER_DAYS": 90,
-    # Reports, confirmations and check-ins allowed per client address, and
-    # per place (all clients together); Flask-Limiter syntax.
-    "TRUST_RATE_LIMIT_CLIENT": "20 per minute;200 per day",
-    "TRUST_RATE_LIMIT_PLACE": "120 per minute",
-    # Key prefix of the limiter's counters (in RATELIMIT_STORAGE_URI).
-    "TRUST_RATELIMIT_PREFIX": "yitu-trust",
-    # Largest photo accepted, in bytes.
-    "TRUST_MAX_PHOTO_BYTES": MAX_PHOTO_BYTES,
-    # Public base URL printed in station QR codes (e.g. https://yitu.example.cn);
-    # unset: the URL the request came in on.
-    "TRUST_PUBLIC_URL": None,
-}
 LIMITER = "yitu.trust_limiter"
 # A multipart report with a 5 MB photo and its fields fits in this.
 MAX_REQUEST_BYTES = 6 * 1024 * 1024
 
-TYPE_LABELS: dict[str, Any] = {
-    "closed_in_hours": lazy_gettext("Closed during its listed hours"),
-    "locked": lazy_gettext("Locked, or nobody there"),
-    "amenity_missing": lazy_gettext("A facility is missing or broken"),
-    "first_aid": lazy_gettext("First-aid kit empty or medicine out of date"),
-    "wrong_hours": lazy_gettext("Wrong opening hours"),
-    "wrong_location": lazy_gettext("Wrong location on the map"),
-    "gone": lazy_gettext("The place is gone or never existed"),
-    "other": lazy_gettext("Something else"),
-}
-STATUS_LABELS: dict[str, Any] = {
-    "received": lazy_gettext("Received, waiting for a moderator"),
-    "confirmed": lazy_gettext("Confirmed by a moderator"),
-    "fixed": lazy_gettext("Fixed"),
-    "rejected": lazy_gettext("Rejected"),
-    "duplicate": lazy_gettext("Merged with an earlier report"),
-}
-PURPOSE_LABELS: dict[str, Any] = {
-    "rest": lazy_gettext("Rest"), "water": lazy_gettext("Water"),
-    "toilet": lazy_gettext("Toilet"), "charging": lazy_gettext("Charging"),
-    "meal": lazy_gettext("Heating a meal"), "warmth": lazy_gettext("Warming up"),
-    "cooling": lazy_gettext("Cooling down"), "other": lazy_gettext("Something else"),
-}
 ACTION_LABELS: dict[str, Any] = {
     "confirm": lazy_gettext("Confirm (apply the proposed change)"),
     "reject": lazy_gettext("Reject (with a public reason)"),
@@ -121,76 +88,12 @@ ACTION_LABELS: dict[str, Any] = {
 }
 
 
-# ---------------------------------------------------------------------------
-# Words for people
-
-
-def problem_words(kind: str, amenity: str | None) -> str:
-    """Name a reported problem, e.g. ``热水缺失或损坏``."""
-    if kind == "amenity_missing" and amenity:
-        return _("%(amenity)s missing or broken", amenity=label(AMENITY_TERMS, amenity))
-    return str(TYPE_LABELS.get(kind, kind))
-
-
-def when_words(days: int) -> str:
-    """Say how many days ago: today, yesterday, N days ago."""
-    if days == 0:
-        return _("today")
-    if days == 1:
-        return _("yesterday")
-    return _("%(days)s days ago", days=days)
-
-
-def fact_label(fact: str) -> str:
-    """Name a fact: an amenity's label, the opening hours, the listing."""
-    if fact.startswith("amenity:"):
-        return label(AMENITY_TERMS, fact.split(":", 1)[1])
-    return _("Opening hours") if fact == "hours" else _("The listing")
-
-
-def fact_words(fact: FactFreshness) -> str:
-    """Say a fact's freshness: ``2 人 3 天前确认有热水``, ``营业时间 120 天未确认``."""
-    amenity = fact.fact.split(":", 1)[1] if fact.fact.startswith("amenity:") else None
-    if amenity:
-        thing = label(AMENITY_TERMS, amenity)
-        thing = thing[:1].lower() + thing[1:]  # mid-sentence in English; no-op in Chinese
-    elif fact.fact == "hours":
-        thing = _("the opening hours")
-    else:
-        thing = _("the listing")
-    if fact.days_ago is None:
-        words = _("%(fact)s: nobody has confirmed yet", fact=thing)
-    elif fact.stale or fact.people == 0:
-        words = _("%(fact)s: not confirmed for %(days)s days", fact=thing, days=fact.days_ago)
-    elif amenity:
-        words = _("%(n)s confirmed %(thing)s %(when)s", n=fact.people, thing=thing,
-                  when=when_words(fact.days_ago))
-    else:
-        what = thing if fact.fact == "hours" else _("the listing is accurate")
-        words = _("%(n)s confirmed %(fact)s %(when)s", n=fact.people, fact=what,
-                  when=when_words(fact.days_ago))
-    return words[:1].upper() + words[1:]
-
-
-# ---------------------------------------------------------------------------
-# Clients, limits
-
-
-def settings(name: str) -> Any:
-    """Return one of this area's settings."""
-    return current_app.config.get(name, DEFAULTS[name])
-
-
-def now() -> datetime:
-    """The present (UTC)."""
-    return datetime.now(UTC)
-
-
 def client() -> service.Client:
     """Return this request's anonymous daily client identity (never the address)."""
     secret = str(current_app.config["SECRET_KEY"]).encode()
-    return service.client_for(session(), secret=secret, address=get_remote_address() or "",
-                              now=now())
+    return service.client_for(
+        session(), secret=secret, address=get_remote_address() or "", now=now()
+    )
 
 
 def _limits(name: str) -> list[RateLimitItem]:
@@ -206,8 +109,11 @@ def check_limits(place_id: int) -> None:
     limiter: Limiter = current_app.extensions[LIMITER]
     strategy = limiter.limiter
     prefix = settings("TRUST_RATELIMIT_PREFIX")
-    who = hmac.new(str(current_app.config["SECRET_KEY"]).encode(),
-                   (get_remote_address() or "").encode(), "sha256").hexdigest()[:24]
+    who = hmac.new(
+        str(current_app.config["SECRET_KEY"]).encode(),
+        (get_remote_address() or "").encode(),
+        "sha256",
+    ).hexdigest()[:24]
     for item in _limits("TRUST_RATE_LIMIT_CLIENT"):
         if not strategy.hit(item, prefix, "client", who):
             too_many(item)
@@ -218,8 +124,11 @@ def check_limits(place_id: int) -> None:
 
 def too_many(item: RateLimitItem) -> None:
     """Stop the request with 429 and a Retry-After of the limit's window."""
-    response = problem(429, _("Too many requests"),
-                       _("Too many reports from here just now; please try again later."))
+    response = problem(
+        429,
+        _("Too many requests"),
+        _("Too many reports from here just now; please try again later."),
+    )
     response.headers["Retry-After"] = str(item.get_expiry())
     abort(response)
 
@@ -249,14 +158,26 @@ def photo_bytes() -> bytes | None:
 def _file(place_id: int, values: Any, photo: bytes | None) -> service.Filed:
     try:
         return service.file_report(
-            session(), place_id=place_id, client=client(), type=values.get("type") or "",
-            amenity=values.get("amenity") or None, text=values.get("text") or None,
+            session(),
+            place_id=place_id,
+            client=client(),
+            type=values.get("type") or "",
+            amenity=values.get("amenity") or None,
+            text=values.get("text") or None,
             proposed_hours=values.get("proposed_hours") or None,
-            lon=values.get("lon") or None, lat=values.get("lat") or None, photo=photo,
-            max_photo_bytes=int(settings("TRUST_MAX_PHOTO_BYTES")))
+            lon=values.get("lon") or None,
+            lat=values.get("lat") or None,
+            photo=photo,
+            max_photo_bytes=int(settings("TRUST_MAX_PHOTO_BYTES")),
+        )
     except PhotoTooLarge:
-        abort(413, description=_("The photo is larger than %(mb)s MB.",
-                                 mb=int(settings("TRUST_MAX_PHOTO_BYTES")) // 2**20))
+        abort(
+            413,
+            description=_(
+                "The photo is larger than %(mb)s MB.",
+                mb=int(settings("TRUST_MAX_PHOTO_BYTES")) // 2**20,
+            ),
+        )
 
 
 def is_form() -> bool:
@@ -306,11 +227,16 @@ def _visible_place(place_id: int) -> store.PlaceFacts:
 
 def _status_body(status: store.ReportStatus) -> dict[str, Any]:
     return {
-        "receipt": status.receipt, "place_id": status.place_id, "type": status.type,
-        "amenity": status.amenity, "status": status.status,
-        "public_reason": status.public_reason, "public_text": status.public_text,
-        "photo_url": (url_for("trust.public_photo", receipt=status.receipt)
-                      if status.photo_public else None),
+        "receipt": status.receipt,
+        "place_id": status.place_id,
+        "type": status.type,
+        "amenity": status.amenity,
+        "status": status.status,
+        "public_reason": status.public_reason,
+        "public_text": status.public_text,
+        "photo_url": (
+            url_for("trust.public_photo", receipt=status.receipt) if status.photo_public else None
+        ),
         "created_at": status.created_at.isoformat(),
         "updated_at": status.updated_at.isoformat(),
         "status_page": url_for("trust.receipt_page", receipt=status.receipt),
@@ -378,39 +304,6 @@ def api_receipt(receipt: str) -> ResponseReturnValue:
 # Pages
 
 
-def place_panel(row: dict[str, Any]) -> dict[str, Any]:
-    """Template values of the trust panel on a place page (used by ``web.finder.place``)."""
-    state = service.place_trust(session(), int(row["id"]), now=now(),
-                                stale_after_days=int(settings("TRUST_STALE_AFTER_DAYS")))
-    facts = [{"key": f.fact, "words": fact_words(f), "stale": f.stale}
-             for f in state.freshness.facts if f.days_ago is not None]
-    never = [fact_label(f.fact) for f in state.freshness.facts if f.days_ago is None]
-    problems = [{"words": problem_words(p.type, p.amenity), "status": p.status,
-                 "reports": p.reports, "texts": p.public_texts,
-                 "photos": [url_for("trust.public_photo", receipt=r) for r in p.photo_receipts],
-                 "amenity": p.amenity}
-                for p in state.problems]
-    return {
-        "trust": {
-            "facts": facts, "problems": problems,
-            "never": _("Nobody has confirmed yet: %(facts)s",
-                       facts=_(", ").join(never)) if never else None, "stale": state.freshness.stale,
-            "visits_30d": state.visits_30d,
-            "missing": {p.amenity for p in state.problems if p.amenity},
-            "purposes": [(p, PURPOSE_LABELS[p]) for p in CHECKIN_PURPOSES],
-            "done": request.args.get("done"),
-            "via_qr": request.args.get("via") == "qr",
-        }
-    }
-
-
-def problem_badges(place_ids: list[int]) -> dict[int, list[str]]:
-    """Return the open problems of listed places in words, for badges in lists."""
-    found = store.open_problem_counts(session(), place_ids)
-    return {pid: [problem_words(*(code.split(":", 1) if ":" in code else (code, None)))
-                  for code in sorted(codes)] for pid, codes in found.items()}
-
-
 def _back_to_place(place_id: int, done: str) -> ResponseReturnValue:
     return redirect(url_for("finder.place", place_id=place_id, done=done) + "#trust")
 
@@ -433,19 +326,25 @@ def checkin_form(place_id: int) -> ResponseReturnValue:
     _visible_place(place_id)
     check_limits(place_id)
     if not honeypot_filled(request.form):
-        service.check_in(session(), place_id=place_id, now=now(),
-                         purpose=request.form.get("purpose") or None)
+        service.check_in(
+            session(), place_id=place_id, now=now(), purpose=request.form.get("purpose") or None
+        )
         session().commit()
     return _back_to_place(place_id, "checkin")
 
 
-def _report_page(place: store.PlaceFacts, values: Any, errors: dict[str, str],
-                 status: int = 200) -> ResponseReturnValue:
+def _report_page(
+    place: store.PlaceFacts, values: Any, errors: dict[str, str], status: int = 200
+) -> ResponseReturnValue:
     return render_template(
-        "trust/report.html", place=place, values=values, errors=errors,
+        "trust/report.html",
+        place=place,
+        values=values,
+        errors=errors,
         types=[(t.code, TYPE_LABELS[t.code], t.needs) for t in REPORT_TYPES],
         amenities=[(a, label(AMENITY_TERMS, a)) for a in place.amenities],
-        max_mb=int(settings("TRUST_MAX_PHOTO_BYTES")) // 2**20), status
+        max_mb=int(settings("TRUST_MAX_PHOTO_BYTES")) // 2**20,
+    ), status
 
 
 @bp.route("/places/<int:place_id>/report", methods=["GET", "POST"])
@@ -454,8 +353,11 @@ def report_form(place_id: int) -> ResponseReturnValue:
     limit_request_size()
     place = _visible_place(place_id)
     if request.method == "GET":
-        return _report_page(place, {"type": request.args.get("type", ""),
-                                    "amenity": request.args.get("amenity", "")}, {})
+        return _report_page(
+            place,
+            {"type": request.args.get("type", ""), "amenity": request.args.get("amenity", "")},
+            {},
+        )
     check_limits(place_id)
     if honeypot_filled(request.form):
         return redirect(url_for("trust.receipt_page", receipt=new_receipt()))
@@ -475,11 +377,15 @@ def receipt_page(receipt: str) -> ResponseReturnValue:
     except (service.ReportNotFound, InvalidInput):
         return render_template("trust/receipt.html", status=None, receipt=receipt[:20]), 404
     return render_template(
-        "trust/receipt.html", status=status, receipt=status.receipt,
+        "trust/receipt.html",
+        status=status,
+        receipt=status.receipt,
         problem=problem_words(status.type, status.amenity),
         status_words=STATUS_LABELS.get(status.status, status.status),
-        photo=(url_for("trust.public_photo", receipt=status.receipt)
-               if status.photo_public else None))
+        photo=(
+            url_for("trust.public_photo", receipt=status.receipt) if status.photo_public else None
+        ),
+    )
 
 
 @bp.get("/reports/<string:receipt>/photo.jpg")
@@ -532,13 +438,18 @@ def poster_text() -> PosterText:
         heading=_("Outdoor workers' station"),
         scan_line=_("Scan: confirm what is here, report a problem, check in. No sign-up."),
         number_label=_("Station No."),
-        footer=_("Yitu · the trade unions' station map"))
+        footer=_("Yitu · the trade unions' station map"),
+    )
 
 
 def station_of(place: store.PlaceFacts, url: str | None = None) -> PosterStation:
     """Return what a poster shows of a place."""
-    return PosterStation(name=place.name, number=place.station_no, url=url or short_url(place),
-                         district=place.district)
+    return PosterStation(
+        name=place.name,
+        number=place.station_no,
+        url=url or short_url(place),
+        district=place.district,
+    )
 
 
 def _size() -> str:
@@ -555,11 +466,13 @@ def poster(place_id: int, fmt: str) -> ResponseReturnValue:
     size = _size()
     name = f"poster-{place.station_no or place.id}-{size}.{fmt}"
     if fmt == "pdf":
-        response = Response(poster_pdf([station_of(place)], poster_text(), size=size),
-                            mimetype="application/pdf")
+        response = Response(
+            poster_pdf([station_of(place)], poster_text(), size=size), mimetype="application/pdf"
+        )
     else:
-        response = Response(poster_svg(station_of(place), poster_text(), size=size),
-                            mimetype="image/svg+xml")
+        response = Response(
+            poster_svg(station_of(place), poster_text(), size=size), mimetype="image/svg+xml"
+        )
     response.headers["Content-Disposition"] = f'inline; filename="{quote(name)}"'
     return response
 
@@ -596,14 +509,22 @@ def queue_page() -> ResponseReturnValue:
     scoped = service.Moderator(who.name, who.id, (adcode,) if adcode else who.districts)
     items = service.moderation_queue(db, scoped, statuses=("received", "confirmed"))
     stale_days = int(settings("TRUST_STALE_AFTER_DAYS"))
-    stale = store.stale_places(db, before=now() - timedelta(days=stale_days),
-                               districts=scoped.districts, limit=50)
+    stale = store.stale_places(
+        db, before=now() - timedelta(days=stale_days), districts=scoped.districts, limit=50
+    )
     db.commit()  # the audit row of the private read
     return render_template(
-        "trust/queue.html", items=items, medians=store.median_first_action(db), stale=stale,
-        stale_days=stale_days, district=adcode, type_label=problem_words,
-        status_labels=STATUS_LABELS, actions=list(ACTION_LABELS.items()),
-        done=request.args.get("done"))
+        "trust/queue.html",
+        items=items,
+        medians=store.median_first_action(db),
+        stale=stale,
+        stale_days=stale_days,
+        district=adcode,
+        type_label=problem_words,
+        status_labels=STATUS_LABELS,
+        actions=list(ACTION_LABELS.items()),
+        done=request.args.get("done"),
+    )
 
 
 @bp.post("/admin/trust/reports/<int:report_id>")
@@ -615,10 +536,16 @@ def moderate(report_id: int) -> ResponseReturnValue:
     if action not in MODERATION_ACTIONS:
         raise InvalidInput("choose an action", field="action")
     status = service.moderate(
-        db, moderator(), report_id, action, reason=request.form.get("reason"),
+        db,
+        moderator(),
+        report_id,
+        action,
+        reason=request.form.get("reason"),
         publish_text=request.form.get("publish_text") == "1",
         publish_photo=request.form.get("publish_photo") == "1",
-        merge_into=request.form.get("into") or None, now=now())
+        merge_into=request.form.get("into") or None,
+        now=now(),
+    )
     db.commit()
     return redirect(url_for("trust.queue_page", done=status))
 
@@ -666,10 +593,15 @@ def init_app(app: Flask) -> None:
     """Settings defaults, the limiter (memory or Redis), and the 404 of unknown receipts."""
     for name, value in DEFAULTS.items():
         app.config.setdefault(name, value)
-    limiter = Limiter(get_remote_address, app=app, default_limits=[],
-                      storage_uri=app.config.get("RATELIMIT_STORAGE_URI", "memory://"),
-                      key_prefix=app.config["TRUST_RATELIMIT_PREFIX"], headers_enabled=False,
-                      strategy="moving-window")
+    limiter = Limiter(
+        get_remote_address,
+        app=app,
+        default_limits=[],
+        storage_uri=app.config.get("RATELIMIT_STORAGE_URI", "memory://"),
+        key_prefix=app.config["TRUST_RATELIMIT_PREFIX"],
+        headers_enabled=False,
+        strategy="moving-window",
+    )
     app.extensions[LIMITER] = limiter
     app.register_error_handler(service.ReportNotFound, handle_report_not_found)
 

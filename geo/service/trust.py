@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -50,8 +51,9 @@ class Client:
     day: date
 
 
-def client_for(session: Session, *, secret: bytes, address: str, now: datetime,
-               zone: ZoneInfo = LOCAL_ZONE) -> Client:
+def client_for(
+    session: Session, *, secret: bytes, address: str, now: datetime, zone: ZoneInfo = LOCAL_ZONE
+) -> Client:
     """Return the day's anonymous identity of a client address.
 
     The key is derived from the app secret and a random salt kept for the
@@ -78,11 +80,20 @@ class Filed:
     new: bool
 
 
-def file_report(session: Session, *, place_id: int, client: Client, type: str,  # noqa: A002
-                amenity: str | None = None, text: str | None = None,
-                proposed_hours: str | None = None, lon: float | str | None = None,
-                lat: float | str | None = None, photo: bytes | None = None,
-                max_photo_bytes: int = MAX_PHOTO_BYTES) -> Filed:
+def file_report(
+    session: Session,
+    *,
+    place_id: int,
+    client: Client,
+    type: str,  # noqa: A002
+    amenity: str | None = None,
+    text: str | None = None,
+    proposed_hours: str | None = None,
+    lon: float | str | None = None,
+    lat: float | str | None = None,
+    photo: bytes | None = None,
+    max_photo_bytes: int = MAX_PHOTO_BYTES,
+) -> Filed:
     """File a worker's problem report about a place.
 
     Everything is validated (and the photo cleaned) before anything is
@@ -100,22 +111,41 @@ def file_report(session: Session, *, place_id: int, client: Client, type: str,  
         :class:`geo.trust.photos.PhotoTooLarge` for a photo over the limit.
     """
     place = _place(session, place_id)
-    draft = validate_report(type=type, place_amenities=place.amenities, amenity=amenity,
-                            text=text, proposed_hours=proposed_hours, lon=lon, lat=lat)
+    draft = validate_report(
+        type=type,
+        place_amenities=place.amenities,
+        amenity=amenity,
+        text=text,
+        proposed_hours=proposed_hours,
+        lon=lon,
+        lat=lat,
+    )
     cleaned = clean_photo(photo, max_bytes=max_photo_bytes) if photo else None
-    earlier = store.find_report_of_client(session, place.id, draft.dedupe_key, client.hash,
-                                          client.day)
+    earlier = store.find_report_of_client(
+        session, place.id, draft.dedupe_key, client.hash, client.day
+    )
     if earlier:
         return Filed(earlier, receipt_status(session, earlier).status, new=False)
-    primary = (store.open_primary(session, place.id, draft.dedupe_key)
-               if draft.merges_automatically else None)
+    primary = (
+        store.open_primary(session, place.id, draft.dedupe_key)
+        if draft.merges_automatically
+        else None
+    )
     receipt = new_receipt()
-    report_id = store.insert_report(session, receipt=receipt, place_id=place.id, draft=draft,
-                                    client_hash=client.hash, day=client.day,
-                                    has_photo=cleaned is not None, duplicate_of=primary)
+    report_id = store.insert_report(
+        session,
+        receipt=receipt,
+        place_id=place.id,
+        draft=draft,
+        client_hash=client.hash,
+        day=client.day,
+        has_photo=cleaned is not None,
+        duplicate_of=primary,
+    )
     if report_id is None:  # the same client's same report landed a moment ago
-        again = store.find_report_of_client(session, place.id, draft.dedupe_key, client.hash,
-                                            client.day)
+        again = store.find_report_of_client(
+            session, place.id, draft.dedupe_key, client.hash, client.day
+        )
         assert again is not None  # noqa: S101 (the conflict says it exists)
         return Filed(again, receipt_status(session, again).status, new=False)
     store.insert_details(session, report_id, draft)
@@ -140,10 +170,12 @@ def confirm(session: Session, *, place_id: int, client: Client, facts: Sequence[
     for fact in facts:
         if not isinstance(fact, str):
             raise InvalidInput("facts must be a list of text", field="facts")
-        wanted.extend(facts_of(place.amenities) if fact == "all"
-                      else [check_fact(fact, place.amenities)])
-    added = store.insert_confirmations(session, place.id, list(dict.fromkeys(wanted)),
-                                       client.hash, client.day)
+        wanted.extend(
+            facts_of(place.amenities) if fact == "all" else [check_fact(fact, place.amenities)]
+        )
+    added = store.insert_confirmations(
+        session, place.id, list(dict.fromkeys(wanted)), client.hash, client.day
+    )
     if added and store.confirmations_today(session, place.id, client.day) == added:
         # The first confirmation of the day moves the facts' dates: tell the changes feed.
         store.touch_place(session, place.id)
@@ -181,16 +213,29 @@ class PlaceTrust:
     visits_30d: int
 
 
-def place_trust(session: Session, place_id: int, *, now: datetime,
-                stale_after_days: int = DEFAULT_STALE_AFTER_DAYS) -> PlaceTrust:
+def place_trust(
+    session: Session,
+    place_id: int,
+    *,
+    now: datetime,
+    stale_after_days: int = DEFAULT_STALE_AFTER_DAYS,
+) -> PlaceTrust:
     """Return a place's freshness, open problems and 30-day visit count."""
     place = _place(session, place_id)
     since = now - timedelta(days=stale_after_days)
     known = store.confirmed_facts(session, place.id, since=since)
-    fresh = freshness(facts_of(place.amenities), known, now=now,
-                      stale_after_days=stale_after_days, created_at=place.created_at)
-    return PlaceTrust(fresh, store.open_problems(session, place.id),
-                      store.checkin_total(session, place.id, since=now - timedelta(days=30)))
+    fresh = freshness(
+        facts_of(place.amenities),
+        known,
+        now=now,
+        stale_after_days=stale_after_days,
+        created_at=place.created_at,
+    )
+    return PlaceTrust(
+        fresh,
+        store.open_problems(session, place.id),
+        store.checkin_total(session, place.id, since=now - timedelta(days=30)),
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -206,15 +251,25 @@ class Moderator:
     districts: tuple[str, ...] | None = None
 
 
-def moderation_queue(session: Session, moderator: Moderator, *,
-                     statuses: Sequence[str] = ("received",),
-                     limit: int = 100) -> list[store.QueueItem]:
+def moderation_queue(
+    session: Session,
+    moderator: Moderator,
+    *,
+    statuses: Sequence[str] = ("received",),
+    limit: int = 100,
+) -> list[store.QueueItem]:
     """Return the moderator's queue (most severe, then oldest) and audit the private read."""
     items = store.queue(session, districts=moderator.districts, statuses=statuses, limit=limit)
     private = [i.id for i in items if i.text or i.proposed_hours or i.has_photo]
     if private:
-        store.log_action(session, report_id=None, actor=moderator.name, actor_id=moderator.id,
-                         action="view_private", detail={"reports": private})
+        store.log_action(
+            session,
+            report_id=None,
+            actor=moderator.name,
+            actor_id=moderator.id,
+            action="view_private",
+            detail={"reports": private},
+        )
     return items
 
 
@@ -224,13 +279,18 @@ def private_photo(session: Session, moderator: Moderator, report_id: int) -> byt
     data = store.private_photo(session, report.id)
     if data is None:
         raise ReportNotFound("this report has no photo")
-    store.log_action(session, report_id=report.id, actor=moderator.name, actor_id=moderator.id,
-                     action="view_private", detail={"photo": True})
+    store.log_action(
+        session,
+        report_id=report.id,
+        actor=moderator.name,
+        actor_id=moderator.id,
+        action="view_private",
+        detail={"photo": True},
+    )
     return data
 
 
-def _report_in_scope(session: Session, moderator: Moderator,
-                     report_id: int) -> store.TrustReport:
+def _report_in_scope(session: Session, moderator: Moderator, report_id: int) -> store.TrustReport:
     report = store.report_for_update(session, report_id) if 0 < report_id < 2**63 else None
     if report is None:
         raise ReportNotFound("no report has this number")
@@ -241,7 +301,9 @@ def _report_in_scope(session: Session, moderator: Moderator,
     return report
 
 
-def _apply_proposal(session: Session, report: store.TrustReport, editor: history.Editor) -> dict:
+def _apply_proposal(
+    session: Session, report: store.TrustReport, editor: history.Editor
+) -> dict[str, Any]:
     note = f"worker report {report.receipt} confirmed"
     if report.type == "gone":
         place = store.place_facts(session, report.place_id)
@@ -253,23 +315,38 @@ def _apply_proposal(session: Session, report: store.TrustReport, editor: history
     if report.type == "wrong_hours" and detail is not None and detail.proposed_hours:
         parsed = parse_chinese_hours(detail.proposed_hours)
         if not parsed.ok or parsed.osm is None:
-            raise InvalidInput("the proposed hours cannot be read; edit the place by hand, "
-                               "then mark the report fixed", field="proposed_hours")
-        return history.apply_fields(session, report.place_id,
-                                    {"opening_hours": parsed.osm,
-                                     "opening_hours_text": detail.proposed_hours},
-                                    editor, note=note)
+            raise InvalidInput(
+                "the proposed hours cannot be read; edit the place by hand, "
+                "then mark the report fixed",
+                field="proposed_hours",
+            )
+        return history.apply_fields(
+            session,
+            report.place_id,
+            {"opening_hours": parsed.osm, "opening_hours_text": detail.proposed_hours},
+            editor,
+            note=note,
+        )
     if report.type == "wrong_location" and detail is not None and detail.proposed_geom is not None:
         lon, lat = store.point_of(session, report.id)
-        return history.apply_fields(session, report.place_id, {"lon": lon, "lat": lat}, editor,
-                                    note=note)
+        return history.apply_fields(
+            session, report.place_id, {"lon": lon, "lat": lat}, editor, note=note
+        )
     return {}
 
 
-def moderate(session: Session, moderator: Moderator, report_id: int, action: str, *,
-             reason: str | None = None, publish_text: bool = False,
-             publish_photo: bool = False, merge_into: str | None = None,
-             now: datetime) -> str:
+def moderate(
+    session: Session,
+    moderator: Moderator,
+    report_id: int,
+    action: str,
+    *,
+    reason: str | None = None,
+    publish_text: bool = False,
+    publish_photo: bool = False,
+    merge_into: str | None = None,
+    now: datetime,
+) -> str:
     """Act on a report: confirm, reject (with a public reason), mark fixed, or merge.
 
     Confirming applies the report's proposed change (new hours, new point, the
@@ -285,17 +362,16 @@ def moderate(session: Session, moderator: Moderator, report_id: int, action: str
         Unknown action, a rejection without reason, a bad merge target.
     """
     if action not in MODERATION_ACTIONS:
-        raise InvalidInput(f"action must be one of {', '.join(MODERATION_ACTIONS)}",
-                           field="action")
+        raise InvalidInput(f"action must be one of {', '.join(MODERATION_ACTIONS)}", field="action")
     report = _report_in_scope(session, moderator, report_id)
     if report.status == "duplicate" and action != "merge":
         raise InvalidInput("this report is merged into another; act on that one", field="action")
     public_reason = check_reason(reason, required=action == "reject")
     status = MODERATION_ACTIONS[action]
-    values: dict = {"status": status, "first_action_at": report.first_action_at or now}
+    values: dict[str, Any] = {"status": status, "first_action_at": report.first_action_at or now}
     if public_reason:
         values["public_reason"] = public_reason
-    detail: dict = {"from": report.status, "to": status}
+    detail: dict[str, Any] = {"from": report.status, "to": status}
     if action == "merge":
         target = _merge_target(session, report, merge_into)
         values["duplicate_of"] = target
@@ -311,15 +387,32 @@ def moderate(session: Session, moderator: Moderator, report_id: int, action: str
         text = (store.report_detail(session, report.id) or store.ReportDetail()).text
         if text:
             values["public_text"] = text
-            store.log_action(session, report_id=report.id, actor=moderator.name,
-                             actor_id=moderator.id, action="publish_text")
+            store.log_action(
+                session,
+                report_id=report.id,
+                actor=moderator.name,
+                actor_id=moderator.id,
+                action="publish_text",
+            )
     if publish_photo and store.publish_photo(session, report.id):
-        store.log_action(session, report_id=report.id, actor=moderator.name,
-                         actor_id=moderator.id, action="publish_photo")
+        store.log_action(
+            session,
+            report_id=report.id,
+            actor=moderator.name,
+            actor_id=moderator.id,
+            action="publish_photo",
+        )
     store.set_report_state(session, [report.id], **values)
     store.touch_place(session, report.place_id)
-    store.log_action(session, report_id=report.id, actor=moderator.name, actor_id=moderator.id,
-                     action=action, public_reason=public_reason, detail=detail)
+    store.log_action(
+        session,
+        report_id=report.id,
+        actor=moderator.name,
+        actor_id=moderator.id,
+        action=action,
+        public_reason=public_reason,
+        detail=detail,
+    )
     return status
 
 

@@ -63,9 +63,14 @@ def days_between(earlier: datetime, later: datetime) -> int:
     return max(0, (later - earlier).days)
 
 
-def freshness(facts: Sequence[str], known: Mapping[str, Confirmed], *, now: datetime,
-              stale_after_days: int = DEFAULT_STALE_AFTER_DAYS,
-              created_at: datetime | None = None) -> PlaceFreshness:
+def freshness(
+    facts: Sequence[str],
+    known: Mapping[str, Confirmed],
+    *,
+    now: datetime,
+    stale_after_days: int = DEFAULT_STALE_AFTER_DAYS,
+    created_at: datetime | None = None,
+) -> PlaceFreshness:
     """Say how fresh each fact is.
 
     Parameters
@@ -99,5 +104,8 @@ def freshness(facts: Sequence[str], known: Mapping[str, Confirmed], *, now: date
         out.append(FactFreshness(key, seen.people, days, stale))
     core = [f for f in out if f.fact in ("place", "hours")]
     ages = [f.days_ago for f in core if f.days_ago is not None]
-    return PlaceFreshness(tuple(out), any(f.stale for f in core),
-                          max(ages) if ages and len(ages) == len(core) else None)
+    return PlaceFreshness(
+        tuple(out),
+        any(f.stale for f in core),
+        max(ages) if ages and len(ages) == len(core) else None,
+    )

@@ -40,8 +40,9 @@ class CleanPhoto:
     mime: str = "image/jpeg"
 
 
-def clean_photo(data: bytes, *, max_bytes: int = MAX_PHOTO_BYTES,
-                max_side_px: int = MAX_SIDE_PX) -> CleanPhoto:
+def clean_photo(
+    data: bytes, *, max_bytes: int = MAX_PHOTO_BYTES, max_side_px: int = MAX_SIDE_PX
+) -> CleanPhoto:
     """Check and re-encode an uploaded photo, dropping every metadata field.
 
     Parameters
@@ -65,8 +66,9 @@ def clean_photo(data: bytes, *, max_bytes: int = MAX_PHOTO_BYTES,
         Not a JPEG, PNG or WebP image, or a damaged or oversized one.
     """
     if len(data) > max_bytes:
-        raise PhotoTooLarge(f"the photo is larger than {max_bytes // (1024 * 1024)} MB",
-                            field="photo")
+        raise PhotoTooLarge(
+            f"the photo is larger than {max_bytes // (1024 * 1024)} MB", field="photo"
+        )
     if not data:
         raise InvalidInput("the photo is empty", field="photo")
     try:
@@ -74,8 +76,7 @@ def clean_photo(data: bytes, *, max_bytes: int = MAX_PHOTO_BYTES,
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data)) as probe:
                 if probe.format not in ACCEPTED_FORMATS:
-                    raise InvalidInput("the photo must be a JPEG, PNG or WebP image",
-                                       field="photo")
+                    raise InvalidInput("the photo must be a JPEG, PNG or WebP image", field="photo")
                 if probe.width * probe.height > MAX_PIXELS:
                     raise InvalidInput("the photo has too many pixels", field="photo")
                 probe.load()
@@ -83,8 +84,14 @@ def clean_photo(data: bytes, *, max_bytes: int = MAX_PHOTO_BYTES,
                 rgb = upright.convert("RGB")
     except InvalidInput:
         raise
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError,
-            Image.DecompressionBombError, Image.DecompressionBombWarning):
+    except (
+        UnidentifiedImageError,
+        OSError,
+        ValueError,
+        SyntaxError,
+        Image.DecompressionBombError,
+        Image.DecompressionBombWarning,
+    ):
         raise InvalidInput("the photo must be a JPEG, PNG or WebP image", field="photo") from None
     rgb.thumbnail((max_side_px, max_side_px), Image.Resampling.LANCZOS)
     # A new image has an empty ``info`` and no EXIF: only the pixels cross over.

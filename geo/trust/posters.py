@@ -85,8 +85,13 @@ def _font() -> str:
 def _layout(size: str) -> dict[str, float]:
     width, height = _check_size(size)
     scale = width / A4[0]
-    return {"width": width, "height": height, "scale": scale,
-            "qr_side": 120 * mm * scale, "margin": 18 * mm * scale}
+    return {
+        "width": width,
+        "height": height,
+        "scale": scale,
+        "qr_side": 120 * mm * scale,
+        "margin": 18 * mm * scale,
+    }
 
 
 def poster_pdf(stations: Sequence[PosterStation], text: PosterText, *, size: str = "A4") -> bytes:
@@ -115,8 +120,9 @@ def poster_pdf(stations: Sequence[PosterStation], text: PosterText, *, size: str
     return out.getvalue()
 
 
-def _pdf_page(pdf: canvas.Canvas, station: PosterStation, text: PosterText,
-              box: dict[str, float], font: str) -> None:
+def _pdf_page(
+    pdf: canvas.Canvas, station: PosterStation, text: PosterText, box: dict[str, float], font: str
+) -> None:
     width, height, s = box["width"], box["height"], box["scale"]
     centre = width / 2
     y = height - box["margin"] - 16 * s
@@ -141,8 +147,14 @@ def _pdf_page(pdf: canvas.Canvas, station: PosterStation, text: PosterText,
     pdf.rect(left, top - side, side, side, stroke=0, fill=1)
     pdf.setFillColorRGB(0, 0, 0)
     for x, row in _dark_modules(qr):
-        pdf.rect(left + (x + QUIET_ZONE) * unit, top - (row + QUIET_ZONE + 1) * unit,
-                 unit, unit, stroke=0, fill=1)
+        pdf.rect(
+            left + (x + QUIET_ZONE) * unit,
+            top - (row + QUIET_ZONE + 1) * unit,
+            unit,
+            unit,
+            stroke=0,
+            fill=1,
+        )
     y = top - side - 12 * mm * s
     pdf.setFont(font, 17 * s)
     pdf.drawCentredString(centre, y, text.scan_line)
@@ -169,12 +181,17 @@ def poster_svg(station: PosterStation, text: PosterText, *, size: str = "A4") ->
     unit = side / modules
     left = (width - side) / 2
     top = 80 * s
-    path = "".join(f"M{(x + QUIET_ZONE) * unit + left:.3f} {(y + QUIET_ZONE) * unit + top:.3f}"
-                   f"h{unit:.3f}v{unit:.3f}h-{unit:.3f}z" for x, y in _dark_modules(qr))
+    path = "".join(
+        f"M{(x + QUIET_ZONE) * unit + left:.3f} {(y + QUIET_ZONE) * unit + top:.3f}"
+        f"h{unit:.3f}v{unit:.3f}h-{unit:.3f}z"
+        for x, y in _dark_modules(qr)
+    )
 
     def line(y: float, words: str, font_mm: float, colour: str = "#000") -> str:
-        return (f'<text x="{width / 2:.1f}" y="{y:.1f}" font-size="{font_mm:.1f}" '
-                f'fill="{colour}" text-anchor="middle">{escape(words)}</text>')
+        return (
+            f'<text x="{width / 2:.1f}" y="{y:.1f}" font-size="{font_mm:.1f}" '
+            f'fill="{colour}" text-anchor="middle">{escape(words)}</text>'
+        )
 
     parts = [
         '<?xml version="1.0" encoding="UTF-8"?>',

@@ -68,12 +68,22 @@ OPEN_STATUSES: tuple[str, ...] = ("received", "confirmed")
 
 #: Moderator actions and the status each leaves.
 MODERATION_ACTIONS: dict[str, str] = {
-    "confirm": "confirmed", "reject": "rejected", "fix": "fixed", "merge": "duplicate",
+    "confirm": "confirmed",
+    "reject": "rejected",
+    "fix": "fixed",
+    "merge": "duplicate",
 }
 
 #: Check-in purposes (optional; nothing else about the visit is kept).
 CHECKIN_PURPOSES: tuple[str, ...] = (
-    "rest", "water", "toilet", "charging", "meal", "warmth", "cooling", "other",
+    "rest",
+    "water",
+    "toilet",
+    "charging",
+    "meal",
+    "warmth",
+    "cooling",
+    "other",
 )
 
 TEXT_MAX_CHARS = 500
@@ -118,7 +128,8 @@ def check_fact(fact: str, amenities: tuple[str, ...] | list[str]) -> str:
     if fact not in facts_of(amenities):
         raise InvalidInput(
             "fact must be 'place', 'hours' or 'amenity:<code>' for an amenity the place lists",
-            field="facts")
+            field="facts",
+        )
     return fact
 
 
@@ -173,15 +184,22 @@ def _coordinate(value: float | str | None, field: str, low: float, high: float) 
     except (TypeError, ValueError):
         raise InvalidInput(f"{field} must be a number of degrees", field=field) from None
     if not math.isfinite(number) or not low <= number <= high:
-        raise InvalidInput(f"{field} must be within {low}..{high} (WGS-84, inside China)",
-                           field=field)
+        raise InvalidInput(
+            f"{field} must be within {low}..{high} (WGS-84, inside China)", field=field
+        )
     return number
 
 
-def validate_report(*, type: str, place_amenities: tuple[str, ...] | list[str],  # noqa: A002
-                    amenity: str | None = None, text: str | None = None,
-                    proposed_hours: str | None = None, lon: float | str | None = None,
-                    lat: float | str | None = None) -> ReportDraft:
+def validate_report(
+    *,
+    type: str,
+    place_amenities: tuple[str, ...] | list[str],  # noqa: A002
+    amenity: str | None = None,
+    text: str | None = None,
+    proposed_hours: str | None = None,
+    lon: float | str | None = None,
+    lat: float | str | None = None,
+) -> ReportDraft:
     """Check a report's values against its type and the place.
 
     Parameters
@@ -227,9 +245,15 @@ def validate_report(*, type: str, place_amenities: tuple[str, ...] | list[str], 
         point = (_coordinate(lon, "lon", west, east), _coordinate(lat, "lat", south, north))
     elif kind.needs == "text" and not body:
         raise InvalidInput("text is required for type other", field="text")
-    return ReportDraft(type=kind.code, severity=kind.severity, amenity=draft_amenity, text=body,
-                       proposed_hours=hours if kind.needs == "hours" else None,
-                       lon=point[0], lat=point[1])
+    return ReportDraft(
+        type=kind.code,
+        severity=kind.severity,
+        amenity=draft_amenity,
+        text=body,
+        proposed_hours=hours if kind.needs == "hours" else None,
+        lon=point[0],
+        lat=point[1],
+    )
 
 
 def check_reason(reason: str | None, *, required: bool) -> str | None:
@@ -245,8 +269,7 @@ def check_purpose(purpose: str | None) -> str:
     if purpose in (None, ""):
         return ""
     if purpose not in CHECKIN_PURPOSES:
-        raise InvalidInput(f"purpose must be one of {', '.join(CHECKIN_PURPOSES)}",
-                           field="purpose")
+        raise InvalidInput(f"purpose must be one of {', '.join(CHECKIN_PURPOSES)}", field="purpose")
     return purpose
 
 

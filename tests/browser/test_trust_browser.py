@@ -41,9 +41,16 @@ def loop(browser_database: tuple[str, Places]) -> Loop:
     engine = make_engine(browser_database[0])
     try:
         with session_factory(engine)() as db:
-            place_id = add_place(db, 113.70, 34.80, name="二维码测试驿站 <b>{{7*191}}</b>",
-                                 station_no=STATION_NO, adcode="410105", district="金水区",
-                                 amenities=["water", "hot_water", "toilet", "charging"])
+            place_id = add_place(
+                db,
+                113.70,
+                34.80,
+                name="二维码测试驿站 <b>{{7*191}}</b>",
+                station_no=STATION_NO,
+                adcode="410105",
+                district="金水区",
+                amenities=["water", "hot_water", "toilet", "charging"],
+            )
             admin = make_user(db, "admin").username
             db.commit()
     finally:
@@ -74,8 +81,9 @@ def assert_clean(audit: Any) -> None:
     assert audit.dialogs == []
 
 
-def test_scan_report_moderate_follow_up(make_page: Any, trust_server: LiveServer,
-                                        loop: Loop) -> None:
+def test_scan_report_moderate_follow_up(
+    make_page: Any, trust_server: LiveServer, loop: Loop
+) -> None:
     base = trust_server.url
     worker, audit = make_page(origins=(base,))
     # 1. The poster, as Chromium draws it; zbar reads its QR code.
@@ -104,8 +112,9 @@ def test_scan_report_moderate_follow_up(make_page: Any, trust_server: LiveServer
     assert not worker.locator("#proposed_hours").is_visible()
     worker.select_option("#amenity", "hot_water")
     worker.fill("#text", "热水器不出热水 <script>alert(1)</script>")
-    worker.set_input_files("#photo", files=[{"name": "door.jpg", "mimeType": "image/jpeg",
-                                             "buffer": gps_jpeg()}])
+    worker.set_input_files(
+        "#photo", files=[{"name": "door.jpg", "mimeType": "image/jpeg", "buffer": gps_jpeg()}]
+    )
     screenshot(worker, "trust-report-form")
     worker.click("#report-form button[type=submit]")
     worker.wait_for_load_state("load")

@@ -30,22 +30,36 @@ TEXT = PosterText("户外劳动者服务站点", "扫码：确认信息、报告
 
 def test_severity_orders_the_queue() -> None:
     severity = {t.code: t.severity for t in REPORT_TYPES}
-    assert severity["gone"] > severity["closed_in_hours"] > severity["amenity_missing"] \
+    assert (
+        severity["gone"]
+        > severity["closed_in_hours"]
+        > severity["amenity_missing"]
         > severity["wrong_hours"]
+    )
 
 
 def test_validate_report_keeps_only_what_the_type_needs() -> None:
-    draft = validate_report(type="wrong_hours", place_amenities=["water"],
-                            proposed_hours=" 周一至周五 09:00-17:00 ", amenity="water",
-                            lon=101.7, lat=36.6)
-    assert (draft.proposed_hours, draft.amenity, draft.lon) == ("周一至周五 09:00-17:00",
-                                                                None, None)
+    draft = validate_report(
+        type="wrong_hours",
+        place_amenities=["water"],
+        proposed_hours=" 周一至周五 09:00-17:00 ",
+        amenity="water",
+        lon=101.7,
+        lat=36.6,
+    )
+    assert (draft.proposed_hours, draft.amenity, draft.lon) == (
+        "周一至周五 09:00-17:00",
+        None,
+        None,
+    )
     point = validate_report(type="wrong_location", place_amenities=[], lon="101.5", lat=36.6)
     assert (point.lon, point.lat) == (101.5, 36.6)
     other = validate_report(type="other", place_amenities=[], text="a\x00b\u200b c")
     assert other.text == "ab c"  # NUL and zero-width space dropped
-    assert validate_report(type="other", place_amenities=[], text="x").dedupe_key != \
-        validate_report(type="other", place_amenities=[], text="y").dedupe_key
+    assert (
+        validate_report(type="other", place_amenities=[], text="x").dedupe_key
+        != validate_report(type="other", place_amenities=[], text="y").dedupe_key
+    )
     with pytest.raises(InvalidInput) as err:
         validate_report(type="wrong_location", place_amenities=[], lon="inf", lat=36)
     assert err.value.field == "lon"
@@ -72,8 +86,10 @@ def test_client_hash_rotates_with_the_day_and_the_salt() -> None:
 
 def test_freshness_only_counts_confirmations_and_goes_stale() -> None:
     facts = ("place", "hours", "amenity:hot_water")
-    known = {"amenity:hot_water": Confirmed(2, NOW - timedelta(days=3)),
-             "hours": Confirmed(0, NOW - timedelta(days=120))}
+    known = {
+        "amenity:hot_water": Confirmed(2, NOW - timedelta(days=3)),
+        "hours": Confirmed(0, NOW - timedelta(days=120)),
+    }
     state = freshness(facts, known, now=NOW, created_at=NOW - timedelta(days=400))
     hot = state.fact("amenity:hot_water")
     assert (hot.people, hot.days_ago, hot.stale) == (2, 3, False)
@@ -93,8 +109,7 @@ def _jpeg_with_everything() -> bytes:
     exif[0x010F] = "PhoneMaker"
     exif[0x8825] = {1: "N", 2: (36.0, 37.0, 1.0), 3: "E", 4: (101.0, 46.0, 40.0)}
     out = io.BytesIO()
-    image.save(out, format="JPEG", exif=exif, comment=b"secret comment",
-               icc_profile=b"\0" * 128)
+    image.save(out, format="JPEG", exif=exif, comment=b"secret comment", icc_profile=b"\0" * 128)
     return out.getvalue()
 
 
@@ -135,8 +150,11 @@ def test_qr_png_decodes_to_the_url() -> None:
 
 
 def test_posters_escape_names_and_have_pages() -> None:
-    hostile = PosterStation(name='驿站 <script>alert(1)</script> & "{{7*191}}"',
-                            number="XN-1", url="https://yitu.example.cn/s/XN-1")
+    hostile = PosterStation(
+        name='驿站 <script>alert(1)</script> & "{{7*191}}"',
+        number="XN-1",
+        url="https://yitu.example.cn/s/XN-1",
+    )
     svg = poster_svg(hostile, TEXT, size="A5")
     root = ElementTree.fromstring(svg.encode())  # well-formed XML
     assert "<script>" not in svg and "&lt;script&gt;" in svg

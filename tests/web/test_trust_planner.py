@@ -15,13 +15,17 @@ def app_config(app_config: dict[str, object]) -> dict[str, object]:
 
 
 def test_reported_closed_places_can_be_left_out(client: FlaskClient, db: Session) -> None:
-    station = seed(db, station_name="=HYPERLINK(\"x\") 驿站")
+    station = seed(db, station_name='=HYPERLINK("x") 驿站')
     args = {"city": CITY, "window": "weekday-lunch"}
     headline = "<span>{}</span><strong>{}</strong>"
     before = client.get("/planner/", query_string=args).get_data(as_text=True)
     assert headline.format("已覆盖的活动量", "50.0%") in before
-    assert client.post(f"/api/v1/places/{station}/reports",
-                       json={"type": "closed_in_hours"}).status_code == 201
+    assert (
+        client.post(
+            f"/api/v1/places/{station}/reports", json={"type": "closed_in_hours"}
+        ).status_code
+        == 201
+    )
     kept = client.get("/planner/", query_string=args).get_data(as_text=True)
     assert headline.format("已覆盖的活动量", "50.0%") in kept
     left_out = client.get("/planner/", query_string={**args, "reported_closed": "skip"})
@@ -31,10 +35,12 @@ def test_reported_closed_places_can_be_left_out(client: FlaskClient, db: Session
 
 
 def test_checkins_per_station_and_hour_csv(client: FlaskClient, db: Session) -> None:
-    station = seed(db, station_name="=HYPERLINK(\"x\") 驿站")
+    station = seed(db, station_name='=HYPERLINK("x") 驿站')
     for purpose in ("water", "water", None):
-        assert client.post(f"/api/v1/places/{station}/checkins",
-                           json={"purpose": purpose}).status_code == 201
+        assert (
+            client.post(f"/api/v1/places/{station}/checkins", json={"purpose": purpose}).status_code
+            == 201
+        )
     csv = client.get("/planner/checkins.csv", query_string={"city": CITY})
     assert csv.status_code == 200 and "attachment" in csv.headers["Content-Disposition"]
     lines = csv.get_data(as_text=True).strip().splitlines()

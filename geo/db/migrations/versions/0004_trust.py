@@ -33,12 +33,37 @@ branch_labels = None
 depends_on = "0003_accounts"
 
 AMENITIES = (
-    "water", "hot_water", "microwave", "charging", "toilet", "seating", "heating", "cooling",
-    "shower", "first_aid", "wifi", "reading", "umbrella", "battery_swap", "women_room", "meals",
-    "fridge", "repair", "legal_aid", "job_notices",
+    "water",
+    "hot_water",
+    "microwave",
+    "charging",
+    "toilet",
+    "seating",
+    "heating",
+    "cooling",
+    "shower",
+    "first_aid",
+    "wifi",
+    "reading",
+    "umbrella",
+    "battery_swap",
+    "women_room",
+    "meals",
+    "fridge",
+    "repair",
+    "legal_aid",
+    "job_notices",
 )
-TYPES = ("closed_in_hours", "locked", "amenity_missing", "first_aid", "wrong_hours",
-         "wrong_location", "gone", "other")
+TYPES = (
+    "closed_in_hours",
+    "locked",
+    "amenity_missing",
+    "first_aid",
+    "wrong_hours",
+    "wrong_location",
+    "gone",
+    "other",
+)
 STATUSES = ("received", "confirmed", "fixed", "rejected", "duplicate")
 ACTIONS = ("confirm", "reject", "fix", "merge", "publish_text", "publish_photo", "view_private")
 PURPOSES = ("", "rest", "water", "toilet", "charging", "meal", "warmth", "cooling", "other")
@@ -208,6 +233,12 @@ def upgrade() -> None:
 def downgrade() -> None:
     """Drop what this revision made."""
     op.execute("DROP SCHEMA trust_private CASCADE")
-    for table in ("trust_day_salts", "trust_checkins", "trust_confirmations", "trust_actions",
-                  "trust_photos", "trust_reports"):
+    for table in (
+        "trust_day_salts",
+        "trust_checkins",
+        "trust_confirmations",
+        "trust_actions",
+        "trust_photos",
+        "trust_reports",
+    ):
         op.execute(f"DROP TABLE {table}")
