@@ -158,7 +158,7 @@ def place_map_script(place_id: int) -> ResponseReturnValue:
 
 def hours_words(row: dict[str, Any]) -> str:
     """Say the opening hours in words, e.g. ``今天 08:00–20:00，营业中`` (plain text)."""
-    return describe(row.get("opening_hours"), row.get("opening_hours_text"), now(), lang=lang())
+    return describe(row.get("opening_hours"), row.get("opening_hours_text"), now())
 
 
 @bp.after_app_request

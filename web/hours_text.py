@@ -1,139 +1,77 @@
-"""Opening hours in words for people, in Chinese or English."""
+"""Opening hours in words for people, in the reader's language (Flask-Babel).
+
+:func:`geo.places.hours_open.summarise` says what is true (open now, opens
+at, today's intervals); this module only says it.  English msgids, Chinese in
+``web/translations``.  The result is plain text that may contain ledger text:
+escape it before it reaches HTML or a map (``web.escape.safe_text``).
+"""
 
 from __future__ import annotations
 
 from datetime import date, datetime, time
 
-from geo.errors import InvalidInput
-from geo.places.hours_open import (
-    _HORIZON,
-    _compiled,
-    _intervals,
-    _local,
-    closes_at,
-    open_state,
-    today_intervals,
-)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext, pgettext
 
-# ==========================================================================
-# Describing the hours to a person
-# ==========================================================================
+from geo.places.hours_open import HoursSummary, summarise
 
-_ZH_WEEKDAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
-
-
-_EN_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_WEEKDAYS = (lazy_gettext("Monday"), lazy_gettext("Tuesday"), lazy_gettext("Wednesday"),
+             lazy_gettext("Thursday"), lazy_gettext("Friday"), lazy_gettext("Saturday"),
+             lazy_gettext("Sunday"))
 
 
 def _clock(value: time) -> str:
     return "24:00" if value == time.max else value.strftime("%H:%M")
 
 
-def _ranges(intervals: list[tuple[time, time]], en: bool) -> str:
-    joined = (", " if en else "、").join(f"{_clock(a)}–{_clock(b)}" for a, b in intervals)
-    return joined
+def _ranges(intervals: tuple[tuple[time, time], ...]) -> str:
+    return pgettext("list separator", ", ").join(f"{_clock(a)}–{_clock(b)}"
+                                                 for a, b in intervals)
 
 
-def _day_word(target: date, today: date, en: bool) -> str:
+def _day_word(target: date, today: date) -> str:
     delta = (target - today).days
     if delta == 0:
-        return "today" if en else "今天"
+        return _("today")
     if delta == 1:
-        return "tomorrow" if en else "明天"
+        return _("tomorrow")
     if delta < 7:
-        return _EN_WEEKDAYS[target.weekday()] if en else _ZH_WEEKDAYS[target.weekday()]
-    return f"{target.day} {target.strftime('%b')}" if en else f"{target.month}月{target.day}日"
+        return str(_WEEKDAYS[target.weekday()])
+    return _("%(month)d/%(day)d", month=target.month, day=target.day)
 
 
-def describe(osm: str | None, original: str | None, at: datetime, *, lang: str = "zh") -> str:
-    """Say in one line whether a place is open and when it opens or closes.
-
-    Examples: ``"今天 08:00–20:00，营业中"``, ``"Today 08:00–20:00, open now"``,
-    ``"已打烊，明天 08:00 开门"``, ``"24小时营业"``.  When ``osm`` is missing or
-    invalid the ledger text is shown as written.
-
-    The result is plain text that may contain ledger text: escape it before
-    putting it into HTML or a map popup (``web.escape.safe_text``).
-
-    Parameters
-    ----------
-    osm : str or None
-        OSM ``opening_hours`` expression, if the ledger text could be read.
-    original : str or None
-        The ledger text as written.
-    at : datetime.datetime
-        "Now"; naive means Asia/Shanghai local time.
-    lang : str, optional
-        ``"zh"`` (default) or ``"en"``; any tag starting with ``en`` gives
-        English, anything else Chinese.
-
-    Returns
-    -------
-    str
-    """
-    en = lang.lower().startswith("en")
-    if osm:
-        try:
-            _compiled(osm)
-        except InvalidInput:
-            osm = None
-    if not osm:
-        shown = (original or "").strip()
-        if not shown:
-            return "Opening hours unknown" if en else "营业时间未知"
-        if en:
-            return f"Hours: {shown} (cannot tell if open now)"
-        return f"营业时间：{shown}（无法判断当前是否营业）"
-
-    local = _local(at)
-    today = local.date()
-    state = open_state(osm, local)
-    intervals = today_intervals(osm, today)
-    whole_day = intervals == [(time(0, 0), time.max)]
-
+def hours_in_words(summary: HoursSummary) -> str:
+    """Say ``summary`` in one line, e.g. ``今天 08:00–20:00，营业中`` or ``Open 24 hours``."""
+    state, ranges = summary.state, _ranges(summary.today)
+    if state == "no_hours":
+        return _("Opening hours unknown")
+    if state == "as_written":
+        return _("Hours: %(text)s (cannot tell if open now)", text=summary.note)
+    if state == "always":
+        return _("Open 24 hours")
+    if state == "all_day":
+        return _("Open all day today")
     if state == "open":
-        if closes_at(osm, local) is None:
-            return "Open 24 hours" if en else "24小时营业"
-        if whole_day:
-            return "Open all day today" if en else "今天全天营业"
-        return (
-            f"Today {_ranges(intervals, en)}, open now"
-            if en
-            else f"今天 {_ranges(intervals, en)}，营业中"
-        )
+        return _("Today %(ranges)s, open now", ranges=ranges)
+    if state == "unstated":
+        return (_("Hours not stated (%(note)s)", note=summary.note) if summary.note
+                else _("Hours not stated"))
+    if state == "not_soon":
+        return _("Not open in the next 7 days")
+    if state == "closed_unstated":
+        closed = _("Closed now") if summary.opens_today else _("Closed today")
+        return (_("%(closed)s; %(note)s (hours not stated)", closed=closed, note=summary.note)
+                if summary.note else closed)
+    assert summary.opens_at is not None  # the remaining states all have an opening
+    clock = summary.opens_at.strftime("%H:%M")
+    when = _day_word(summary.opens_at.date(), summary.day)
+    if state == "later_today":
+        return _("Today %(ranges)s, closed now, opens at %(clock)s", ranges=ranges, clock=clock)
+    if state == "closed_today":
+        return _("Closed today, opens %(when)s at %(clock)s", when=when, clock=clock)
+    return _("Closed, opens %(when)s at %(clock)s", when=when, clock=clock)
 
-    if state == "unknown":
-        _state, note = _compiled(osm).state(local)
-        note = note or (original or "").strip()
-        if en:
-            return f"Hours not stated ({note})" if note else "Hours not stated"
-        return f"{note}（具体时间未注明）" if note else "营业时间未注明"
 
-    # Closed: find the next period that is open (or unknown).
-    upcoming = None
-    for i_start, _i_end, i_state, i_text in _intervals(osm, local, local + _HORIZON):
-        if i_state != "closed":
-            upcoming = (i_start, i_state, i_text)
-            break
-    if upcoming is None:
-        return "Not open in the next 7 days" if en else "近期不营业"
-    opens, up_state, up_text = upcoming
-    open_day = opens.date()
-    later_today = open_day == today
-    if up_state == "unknown":
-        note = up_text or (original or "").strip()
-        rest = later_today or bool(intervals)
-        if en:
-            closed = "Closed now" if rest else "Closed today"
-            return f"{closed}; {note} (hours not stated)" if note else closed
-        closed = "已打烊" if rest else "今天休息"
-        return f"{closed}；{note}（具体时间未注明）" if note else closed
-    when = _day_word(open_day, today, en)
-    clock = opens.strftime("%H:%M")
-    if later_today:
-        if en:
-            return f"Today {_ranges(intervals, en)}, closed now, opens at {clock}"
-        return f"今天 {_ranges(intervals, en)}，现在休息，{clock} 开门"
-    if not intervals:
-        return f"Closed today, opens {when} at {clock}" if en else f"今天休息，{when} {clock} 开门"
-    return f"Closed, opens {when} at {clock}" if en else f"已打烊，{when} {clock} 开门"
+def describe(osm: str | None, original: str | None, at: datetime) -> str:
+    """Say whether a place is open at ``at`` (naive: Asia/Shanghai) and when that changes."""
+    return hours_in_words(summarise(osm, original, at))

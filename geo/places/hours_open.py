@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 
@@ -247,3 +248,80 @@ def today_intervals(osm: str, day: date) -> list[tuple[time, time]]:
         end_time = time.max if local_end >= day_end else local_end.time()
         out.append((i_start.replace(tzinfo=None).time(), end_time))
     return out
+
+
+@dataclass(frozen=True)
+class HoursSummary:
+    """Whether a place is open at one moment and when that changes: data for words.
+
+    ``web/hours_text.py`` turns it into a sentence in the reader's language.
+
+    Attributes
+    ----------
+    day : date
+        The local date of the moment summarised.
+    state : str
+        ``no_hours`` (nothing known), ``as_written`` (only the ledger's text,
+        in ``note``), ``always`` (24/7), ``all_day`` (open the whole day),
+        ``open`` (open now), ``unstated`` (the ledger gives no times now),
+        ``not_soon`` (not open within 8 days), ``closed_unstated`` (closed; the
+        next period has no times), ``later_today`` (closed now, opens later
+        today), ``closed_today`` (not open today; opens ``opens_at``) or
+        ``closed`` (done for today; opens ``opens_at``).
+    today : tuple of (time, time)
+        Today's open intervals, local time (``time.max`` is midnight at the end).
+    opens_at : datetime or None
+        Next opening, aware, Asia/Shanghai.
+    note : str
+        The ledger's text or the expression's comment, for ``as_written``,
+        ``unstated`` and ``closed_unstated``.
+    opens_today : bool
+        For ``closed_unstated``: whether the place has been or will be open today.
+    """
+
+    day: date
+    state: str
+    today: tuple[tuple[time, time], ...] = ()
+    opens_at: datetime | None = None
+    note: str = ""
+    opens_today: bool = False
+
+
+def summarise(osm: str | None, original: str | None, at: datetime) -> HoursSummary:
+    """Summarise a place's hours at ``at`` (naive means Asia/Shanghai local time).
+
+    An invalid ``osm`` falls back to the ledger text ``original``.
+    """
+    if osm:
+        try:
+            _compiled(osm)
+        except InvalidInput:
+            osm = None
+    written = (original or "").strip()
+    local = _local(at)
+    today = local.date()
+    if not osm:
+        return (HoursSummary(today, "as_written", note=written) if written
+                else HoursSummary(today, "no_hours"))
+    state = open_state(osm, local)
+    intervals = tuple(today_intervals(osm, today))
+    if state == "open":
+        if closes_at(osm, local) is None:
+            return HoursSummary(today, "always")
+        whole_day = intervals == ((time(0, 0), time.max),)
+        return HoursSummary(today, "all_day" if whole_day else "open", today=intervals)
+    if state == "unknown":
+        return HoursSummary(today, "unstated", note=_compiled(osm).state(local)[1] or written)
+    upcoming = next(((start, kind, text) for start, _end, kind, text
+                     in _intervals(osm, local, local + _HORIZON) if kind != "closed"), None)
+    if upcoming is None:
+        return HoursSummary(today, "not_soon")
+    opens, kind, text = upcoming
+    later_today = opens.date() == today
+    if kind == "unknown":
+        return HoursSummary(today, "closed_unstated", note=text or written,
+                            opens_today=later_today or bool(intervals))
+    if later_today:
+        return HoursSummary(today, "later_today", today=intervals, opens_at=opens)
+    return HoursSummary(today, "closed" if intervals else "closed_today", today=intervals,
+                        opens_at=opens)

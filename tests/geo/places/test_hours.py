@@ -20,11 +20,11 @@ from geo.places.hours_open import (
     open_during,
     open_share,
     open_state,
+    summarise,
     today_intervals,
 )
 from geo.places.hours_parse import parse_chinese_hours
 from geo.places.timezone import SHANGHAI
-from web.hours_text import describe
 
 # Reference days (Asia/Shanghai): 2024-10-08 is a Tuesday, 10-12 a Saturday,
 # 10-13 a Sunday, 10-14 a Monday; 2024-10-01 (National Day) is a public holiday
@@ -344,77 +344,37 @@ def test_invalid_expression_raises_invalid_input():
 
 
 # --------------------------------------------------------------------------
-# describe()
+# summarise(): what is true now, as data (words are web/hours_text.py's)
 # --------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    ("osm", "moment", "zh", "en"),
+    ("osm", "moment", "state", "opens_at"),
     [
-        ("08:00-20:00", at(TUE, 12), "今天 08:00–20:00，营业中", "Today 08:00–20:00, open now"),
-        ("08:00-20:00", at(TUE, 21), "已打烊，明天 08:00 开门", "Closed, opens tomorrow at 08:00"),
-        (
-            "08:00-20:00",
-            at(TUE, 7),
-            "今天 08:00–20:00，现在休息，08:00 开门",
-            "Today 08:00–20:00, closed now, opens at 08:00",
-        ),
-        (
-            LUNCH,
-            at(TUE, 12, 30),
-            "今天 08:30–12:00、13:00–17:30，现在休息，13:00 开门",
-            "Today 08:30–12:00, 13:00–17:30, closed now, opens at 13:00",
-        ),
-        (LUNCH, at(SAT, 10), "今天休息，周一 08:30 开门", "Closed today, opens Monday at 08:30"),
-        (
-            LUNCH,
-            at(date(2024, 10, 11), 18),
-            "已打烊，周一 08:30 开门",
-            "Closed, opens Monday at 08:30",
-        ),
-        ("24/7", at(SUN, 3), "24小时营业", "Open 24 hours"),
-        ("Mo-Fr 00:00-24:00", at(TUE, 3), "今天全天营业", "Open all day today"),
-        (
-            'Mo-Fr unknown "工作日开放"',
-            at(TUE, 10),
-            "工作日开放（具体时间未注明）",
-            "Hours not stated (工作日开放)",
-        ),
-        (
-            'Mo-Fr unknown "工作日开放"',
-            at(SAT, 10),
-            "今天休息；工作日开放（具体时间未注明）",
-            "Closed today; 工作日开放 (hours not stated)",
-        ),
-        ("2020 Jan 01 10:00-12:00", at(TUE, 10), "近期不营业", "Not open in the next 7 days"),
+        ("08:00-20:00", at(TUE, 12), "open", None),
+        ("08:00-20:00", at(TUE, 21), "closed", at(date(2024, 10, 9), 8)),
+        ("08:00-20:00", at(TUE, 7), "later_today", at(TUE, 8)),
+        (LUNCH, at(SAT, 10), "closed_today", at(date(2024, 10, 14), 8, 30)),
+        ("24/7", at(SUN, 3), "always", None),
+        ("Mo-Fr 00:00-24:00", at(TUE, 3), "all_day", None),
+        ('Mo-Fr unknown "工作日开放"', at(TUE, 10), "unstated", None),
+        ('Mo-Fr unknown "工作日开放"', at(SAT, 10), "closed_unstated", None),
+        ("2020 Jan 01 10:00-12:00", at(TUE, 10), "not_soon", None),
     ],
 )
-def test_describe(osm, moment, zh, en):
-    assert describe(osm, None, moment) == zh
-    assert describe(osm, None, moment, lang="en") == en
-    assert describe(osm, None, moment, lang="en-GB") == en
-    assert describe(osm, None, moment, lang="zh-CN") == zh
+def test_summarise(osm, moment, state, opens_at):
+    summary = summarise(osm, None, moment)
+    assert summary.state == state and summary.day == moment.date()
+    got = summary.opens_at.replace(tzinfo=None) if summary.opens_at else None
+    assert got == opens_at
 
 
-def test_describe_unparsed_shows_the_ledger_text():
-    text = "看情况，有人就开"
-    assert describe(None, text, at(TUE, 10)) == f"营业时间：{text}（无法判断当前是否营业）"
-    assert describe(None, text, at(TUE, 10), lang="en") == (
-        f"Hours: {text} (cannot tell if open now)"
-    )
-    assert describe(None, None, at(TUE, 10)) == "营业时间未知"
-    assert describe(None, "  ", at(TUE, 10), lang="en") == "Opening hours unknown"
-    # An invalid stored expression falls back to the ledger text instead of failing.
-    assert describe("not hours", "早八晚八", at(TUE, 10)).startswith("营业时间：早八晚八")
-
-
-def test_describe_days_ahead_beyond_tomorrow():
-    # Closed on Tuesday evening, next open on Saturday: named by weekday.
-    osm = "Sa 10:00-16:00"
-    assert describe(osm, None, at(TUE, 20)) == "今天休息，周六 10:00 开门"
-    assert describe(osm, None, at(TUE, 20), lang="en") == (
-        "Closed today, opens Saturday at 10:00"
-    )
+def test_summarise_falls_back_to_the_ledger_text():
+    assert summarise(None, " 看情况 ", at(TUE, 10)).state == "as_written"
+    assert summarise("not hours", "早八晚八", at(TUE, 10)).note == "早八晚八"
+    assert summarise(None, None, at(TUE, 10)).state == "no_hours"
+    assert summarise(LUNCH, None, at(TUE, 12, 30)).today == (
+        (time(8, 30), time(12)), (time(13), time(17, 30)))
 
 
 # --------------------------------------------------------------------------
