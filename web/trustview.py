@@ -191,3 +191,17 @@ def problem_badges(place_ids: list[int]) -> dict[int, list[str]]:
         ]
         for pid, codes in found.items()
     }
+
+
+def add_trust_flags(features: list[dict[str, Any]]) -> None:
+    """Add each place's open problems and fact dates to changes-feed features (in place).
+
+    ``properties.trust = {"open_reports": [...], "confirmed": {"hours": "2026-11-28"}}``;
+    tombstones (deleted places) get none.
+    """
+    ids = [f["properties"]["id"] for f in features if not f["properties"].get("deleted")]
+    flags = store.trust_flags(session(), ids)
+    for f in features:
+        place_id = f["properties"]["id"]
+        if place_id in flags:
+            f["properties"]["trust"] = flags[place_id]
