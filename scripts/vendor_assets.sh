@@ -17,7 +17,7 @@ GCOORD_VERSION="${GCOORD_VERSION:-1.0.7}"
 TABLER_VERSION="${TABLER_VERSION:-3.51.0}"
 
 # Icons: symbol id in the sprite -> Tabler outline icon name.  "a-<code>" for
-# each amenity code of geo/places.py (tests/web/test_vendor.py checks that every
+# each amenity code of geo/places/vocabulary.py (tests/web/test_vendor.py checks that every
 # amenity has one), "ui-<name>" for the page's own buttons.
 ICONS="
 a-water:droplet a-hot_water:mug a-microwave:microwave a-charging:device-mobile-charging
