@@ -67,6 +67,14 @@ def test_snapshot_files_read_back_equal_the_database(runner, yitu_cli, db: Sessi
         assert (row.geometry.x, row.geometry.y) == (want["lon"], want["lat"])
         assert row["name"] == want["name"] and row["status"] == want["status"]
         assert row["amenities"] == ";".join(want["amenities"])
+    # DuckDB reads it too, without its spatial extension: GeoArrow points are x/y structs.
+    import duckdb
+
+    with duckdb.connect() as duck:
+        duck_rows = duck.execute("SELECT id, geometry.x, geometry.y, name FROM read_parquet(?) "
+                                 "ORDER BY id", [str(parquet)]).fetchall()
+    assert duck_rows == [(i, expected[i]["lon"], expected[i]["lat"], expected[i]["name"])
+                         for i in sorted(expected)]
     first = frame.set_index("id").loc[ids[0]]
     assert first["open_24h"] and first["six_haves"] == "sign;on_map"
     assert first["capacity"] == 12 and first["last_verified"] == date(2025, 5, 1)
