@@ -16,7 +16,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -25,6 +25,7 @@ import numpy as np
 from geo.errors import InvalidInput, LedgerError
 from geo.places import crs as crs_mod
 from geo.places.ledger import Report, Row, is_blank, map_columns, parse_all
+from geo.places.rows import parse_date
 from geo.places.vocabulary import SOURCE_CRSES, Term, term_index
 
 
@@ -296,24 +297,6 @@ def _parse_float(value: Any, field: str) -> float | None:
     return number
 
 
-def _parse_date(value: Any) -> date | None:
-    if is_blank(value):
-        return None
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    text = re.sub(r"[年月/.]", "-", str(value).strip()).rstrip("日")
-    parts = text.split("-")[:3]
-    if len(parts) != 3 or not all(p.isdigit() for p in parts):
-        raise InvalidInput("registration date must be YYYY-MM-DD or YYYY年M月D日",
-                           field="registered_on")
-    try:
-        return date(int(parts[0]), int(parts[1]), int(parts[2]))
-    except ValueError:
-        raise InvalidInput("registration date is not a real date", field="registered_on") from None
-
-
 class HouseholdRowParser:
     """Validate household ledger rows into records, writing findings to a report."""
 
@@ -372,7 +355,7 @@ class HouseholdRowParser:
                 lon=_parse_float(row.get("lon"), "lon"),
                 lat=_parse_float(row.get("lat"), "lat"),
                 members=self._members(row),
-                registered_on=_parse_date(row.get("registered_on")),
+                registered_on=_registered_on(row.get("registered_on")),
                 status=self._status(row),
                 employer=_text(row.get("employer")),
                 is_synthetic=self.options.is_synthetic,
@@ -517,3 +500,12 @@ def parse_amount(text_value: str) -> Decimal:
     if amount != amount.quantize(Decimal("0.01")):
         raise InvalidInput("amount has more than two decimals (fen)", field="amount_yuan")
     return amount.quantize(Decimal("0.01"))
+
+
+def _registered_on(value: Any) -> date | None:
+    """The registration date, read as the places importer reads dates."""
+    try:
+        return parse_date(value)
+    except ValueError:
+        raise InvalidInput("registration date must be a real date, YYYY-MM-DD or YYYY年M月D日",
+                           field="registered_on") from None

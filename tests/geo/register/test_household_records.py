@@ -152,3 +152,15 @@ def test_options_are_checked() -> None:
         HouseholdImportOptions(crs="epsg3857", source="x")
     with pytest.raises(InvalidInput):
         HouseholdImportOptions(crs="wgs84", source="x", default_adcode="12")
+
+
+def test_registration_dates_are_read_like_ledger_dates_and_bad_ones_named() -> None:
+    report = Report(source="ledger.csv")
+    parsed = parse_households(rows(
+        {"档案编号": "B1", "户主姓名": "甲", "行政区划代码": "630102", "建档日期": "2021-03-05 10:00"},
+        {"档案编号": "B2", "户主姓名": "乙", "行政区划代码": "630102", "建档日期": "2021-02-30"},
+    ), OPTIONS, report)
+    assert [(n, r.registered_on) for n, r in parsed] == [(2, date(2021, 3, 5))]
+    [issue] = report.issues
+    assert (issue.row, issue.field) == (3, "registered_on")
+    assert "real date" in issue.message
