@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import codecs
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +13,7 @@ import shapely
 
 from geo.errors import InvalidInput, LedgerError
 from geo.places.ledger import Limits as LedgerLimits
-from geo.places.ledger import check_zip_inflation
+from geo.places.ledger import check_zip_inflation, sniff_encoding
 
 #: Rows read per chunk; about 50-100 MB of text in memory at most.
 DEFAULT_CHUNK_ROWS = 200_000
@@ -120,17 +119,12 @@ def open_activity(path: str | Path) -> ActivitySource:
 
 
 def _sniff_encoding(path: Path) -> str:
+    """The encoding of a (possibly gzipped) text file, from its first 64 KiB."""
     import gzip
 
     opener = gzip.open if path.suffix.lower() == ".gz" else open
     with opener(path, "rb") as handle:
-        head = handle.read(1 << 16)
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    try:
-        decoder.decode(head, final=False)  # a character cut at the end is fine
-        return "utf-8-sig"
-    except UnicodeDecodeError:
-        return "gb18030"  # what Excel on Chinese Windows writes (superset of GBK)
+        return sniff_encoding(handle.read(1 << 16))
 
 
 def _open_csv(path: Path) -> ActivitySource:

@@ -10,6 +10,7 @@ the first data row is row 2; in JSON and GeoJSON the first item is row 1.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -247,19 +248,33 @@ def check_row_count(count: int, name: str, limits: Limits) -> None:
         )
 
 
+def sniff_encoding(head: bytes) -> str:
+    """Return the codec of text that starts with ``head``: UTF-8 (BOM or not), else GB18030.
+
+    GB18030 is what Excel on Chinese Windows writes (a superset of GBK).  A
+    character cut at the end of ``head`` is fine, so callers may pass only
+    the first bytes of a large file (ledgers and activity files alike).
+    """
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    except UnicodeDecodeError:
+        return "gb18030"
+    return "utf-8-sig"
+
+
 def decode_text(data: bytes, name: str) -> tuple[str, str]:
-    """Decode ledger bytes as UTF-8 (with or without BOM), else GB18030.
+    """Decode ledger bytes in the encoding :func:`sniff_encoding` finds.
 
     Returns
     -------
     ``(text, name of the encoding)``.
     """
-    for encoding, label in ENCODINGS.items():
-        try:
-            return data.decode(encoding), label
-        except UnicodeDecodeError:
-            continue
-    raise LedgerError(f"{name}: text is neither UTF-8 nor GBK/GB18030; save it as UTF-8 CSV")
+    encoding = sniff_encoding(data)
+    try:
+        return data.decode(encoding), ENCODINGS[encoding]
+    except UnicodeDecodeError:
+        raise LedgerError(
+            f"{name}: text is neither UTF-8 nor GBK/GB18030; save it as UTF-8 CSV") from None
 
 
 def guess_delimiter(text: str) -> str:

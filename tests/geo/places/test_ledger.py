@@ -301,3 +301,13 @@ def test_parsing_stops_after_max_rejected_rows() -> None:
     assert parse_places(garbage, OPTIONS, report, max_rejected=1000) == []
     assert (report.rows_read, len(report.rejected_rows)) == (1000, 1000)
     assert report.stopped and report.stopped.startswith("stopped at row 1001 after 1,000 rejected")
+
+
+def test_one_encoding_sniffer_for_ledgers_and_activity_files() -> None:
+    from geo.places.ledger import sniff_encoding
+
+    utf8 = "名称,经度\n驿站,101.7\n".encode()
+    assert sniff_encoding(utf8) == "utf-8-sig"
+    assert sniff_encoding(utf8[:4]) == "utf-8-sig"  # a character cut at the end of the head
+    assert sniff_encoding("名称,经度\n".encode("gbk")) == "gb18030"
+    assert sniff_encoding(b"\xef\xbb\xbfname,lon\n") == "utf-8-sig"
