@@ -109,6 +109,10 @@ def fact_words(fact: FactFreshness) -> str:
         thing = _("the listing")
     if fact.days_ago is None:
         words = _("%(fact)s: nobody has confirmed yet", fact=thing)
+    elif fact.inspected and not fact.stale:
+        words = _(
+            "%(fact)s: checked by the union %(when)s", fact=thing, when=when_words(fact.days_ago)
+        )
     elif fact.stale or fact.people == 0:
         words = _("%(fact)s: not confirmed for %(days)s days", fact=thing, days=fact.days_ago)
     elif amenity:

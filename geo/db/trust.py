@@ -210,6 +210,7 @@ class PlaceFacts:
     district: str | None
     station_no: str | None
     created_at: datetime
+    last_verified: date | None = None
 
 
 def place_facts(session: Session, place_id: int) -> PlaceFacts | None:
@@ -226,6 +227,7 @@ def place_facts(session: Session, place_id: int) -> PlaceFacts | None:
             Place.district,
             Place.station_no,
             Place.created_at,
+            Place.last_verified,
         ).where(Place.id == place_id, Place.status != "planned")
     ).first()
     if row is None:
@@ -239,6 +241,7 @@ def place_facts(session: Session, place_id: int) -> PlaceFacts | None:
         row.district,
         row.station_no,
         row.created_at,
+        row.last_verified,
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -230,6 +230,11 @@ def place_trust(
         now=now,
         stale_after_days=stale_after_days,
         created_at=place.created_at,
+        inspected_at=(
+            datetime.combine(place.last_verified, time(0), tzinfo=LOCAL_ZONE)
+            if place.last_verified
+            else None
+        ),
     )
     return PlaceTrust(
         fresh,

@@ -37,12 +37,15 @@ class FactFreshness:
         Whole days since the latest confirmation; None when never confirmed.
     stale : bool
         Never confirmed, or not within ``stale_after_days``.
+    inspected : bool
+        The latest check was the union's inspection, not a worker.
     """
 
     fact: str
     people: int
     days_ago: int | None
     stale: bool
+    inspected: bool = False
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,7 @@ def freshness(
     now: datetime,
     stale_after_days: int = DEFAULT_STALE_AFTER_DAYS,
     created_at: datetime | None = None,
+    inspected_at: datetime | None = None,
 ) -> PlaceFreshness:
     """Say how fresh each fact is.
 
@@ -86,6 +90,9 @@ def freshness(
     created_at : datetime, optional
         When the place entered the map; a place younger than the window is
         not stale merely because nobody confirmed it yet.
+    inspected_at : datetime, optional
+        The union's last inspection (an admin's "verify"): it confirms every
+        fact, like a worker's confirmation, and is said as an inspection.
 
     Returns
     -------
@@ -99,9 +106,13 @@ def freshness(
     out = []
     for key in facts:
         seen = known.get(key, Confirmed(0, None))
-        days = days_between(seen.last_at, now) if seen.last_at else None
+        last = seen.last_at
+        inspected = inspected_at is not None and (last is None or inspected_at > last)
+        if inspected:
+            last = inspected_at
+        days = days_between(last, now) if last else None
         stale = (days is None and not young) or (days is not None and days > stale_after_days)
-        out.append(FactFreshness(key, seen.people, days, stale))
+        out.append(FactFreshness(key, seen.people, days, stale, inspected))
     core = [f for f in out if f.fact in ("place", "hours")]
     ages = [f.days_ago for f in core if f.days_ago is not None]
     return PlaceFreshness(

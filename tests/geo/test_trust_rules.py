@@ -165,3 +165,29 @@ def test_posters_escape_names_and_have_pages() -> None:
         poster_pdf([], TEXT)
     with pytest.raises(InvalidInput):
         poster_svg(hostile, TEXT, size="B5")
+
+
+def test_an_inspection_confirms_every_fact() -> None:
+    facts = ("place", "hours", "amenity:water")
+    known = {"hours": Confirmed(1, NOW - timedelta(days=2))}
+    state = freshness(
+        facts,
+        known,
+        now=NOW,
+        created_at=NOW - timedelta(days=400),
+        inspected_at=NOW - timedelta(days=10),
+    )
+    assert [(f.fact, f.days_ago, f.inspected) for f in state.facts] == [
+        ("place", 10, True),
+        ("hours", 2, False),
+        ("amenity:water", 10, True),
+    ]
+    assert not state.stale
+    old = freshness(
+        facts,
+        {},
+        now=NOW,
+        created_at=NOW - timedelta(days=400),
+        inspected_at=NOW - timedelta(days=200),
+    )
+    assert old.stale and old.fact("place").inspected

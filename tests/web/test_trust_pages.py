@@ -448,3 +448,18 @@ def test_odd_json_never_500(client: FlaskClient, db: Session, body: dict) -> Non
         content_type="application/json",
     )
     assert nan.status_code == 400 and nan.get_json()["field"] == "lon"
+
+
+def test_an_inspection_counts_as_fresh_in_words(client: FlaskClient, db: Session) -> None:
+    from sqlalchemy import text
+
+    place = station(db)
+    db.execute(
+        text(
+            "UPDATE places SET created_at = now() - interval '300 days', "
+            "last_verified = current_date - 5 WHERE id = :i"
+        ),
+        {"i": place},
+    )
+    zh = client.get(f"/places/{place}?lang=zh").get_data(as_text=True)
+    assert "营业时间：工会 5 天前核查过" in zh and "最近没有人确认过" not in zh
