@@ -25,6 +25,7 @@ BLUEPRINTS: tuple[str, ...] = (
     "web.trust",
     "web.ogc",
     "web.opendata",
+    "web.health",
 )
 
 

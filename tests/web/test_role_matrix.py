@@ -64,6 +64,9 @@ def policy(place_id: int, household_id: str) -> dict[str, list[Expect]]:
     return {
         # Public: riders, partners and the API need no account.
         "finder.index": [Expect("GET", "/", everyone())],
+        # Probes for orchestrators: no login, nothing private.
+        "health.healthz": [Expect("GET", "/healthz", everyone())],
+        "health.readyz": [Expect("GET", "/readyz", everyone())],
         "finder.place": [Expect("GET", f"/places/{p}", everyone())],
         "finder.place_map_script": [Expect("GET", f"/places/{p}/map.js", everyone())],
         "finder.map_script": [Expect("GET", "/maps/finder.js", everyone()),
