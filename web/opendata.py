@@ -20,7 +20,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_cors import CORS
 
@@ -134,8 +143,6 @@ def data_file(name: str) -> ResponseReturnValue:
     current = service.current_snapshot(snapshot_dir())
     if current is None:
         abort(404)
-    from flask import send_file
-
     response = send_file(current[0] / name, mimetype=MEDIA[name], as_attachment=True,
                          download_name=name, conditional=True, etag=True, max_age=300)
     response.headers["Cache-Control"] = "public, max-age=300"
