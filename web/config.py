@@ -7,6 +7,7 @@ Nothing here reads the environment at import time; ``create_app`` layers
 from __future__ import annotations
 
 from geo.db.engine import DEFAULT_DATABASE_URL
+from geo.places.timezone import TZ_NAME
 
 
 class Defaults:
@@ -18,8 +19,20 @@ class Defaults:
     # before answering 503 (so a stuck database never hangs a rider's phone).
     DATABASE_POOL_SIZE = 5
     DATABASE_POOL_TIMEOUT_S = 2.0
-    # Server-side cap on one SQL statement, in milliseconds.
+    # Seconds to open a new connection, and to pre-ping a pooled one, before
+    # the request answers 503 (libpq counts at least 2).
+    DATABASE_CONNECT_TIMEOUT_S = 2
+    # Cap on one SQL statement of a web request, in milliseconds: the server
+    # cancels it then, and the app closes the connection and answers 503 when
+    # no answer came DATABASE_CONNECT_TIMEOUT_S later (a stuck server).
     DATABASE_STATEMENT_TIMEOUT_MS = 10_000
+    # The same cap for CLI commands and other work outside a request (imports
+    # of a million rows, exports, analyses), in milliseconds; 0 = none.
+    BATCH_STATEMENT_TIMEOUT_MS = 3_600_000
+    # TCP keepalive: seconds of silence before a probe and between probes; a
+    # connection is dropped after 3 unanswered probes, or 3 x this many
+    # seconds of unacknowledged data (a dead host or a cut network).
+    DATABASE_KEEPALIVE_S = 5
     # Signs session cookies; set YITU_SECRET_KEY in production (`make run`
     # writes a random one to instance/secret_key when it is missing).
     SECRET_KEY: str | None = None
@@ -47,7 +60,7 @@ class Defaults:
     # Languages offered, the first being the default.
     LANGUAGES = ("zh", "en")
     BABEL_DEFAULT_LOCALE = "zh"
-    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    BABEL_DEFAULT_TIMEZONE = TZ_NAME
     # Login attempts allowed per client address (Flask-Limiter syntax), and
     # where the limiter keeps its counters ("memory://" or a Redis URL).
     LOGIN_RATE_LIMIT = "10 per minute"

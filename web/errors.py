@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, current_app, g, jsonify, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -47,11 +47,25 @@ def problem(status: int, title: str, detail: str, **extra: object) -> Response:
         response = jsonify(body)
         response.mimetype = "application/problem+json"
     else:
+        forget_unloaded_user()
         response = Response(
             render_template("error.html", status=status, title=title, detail=detail)
         )
     response.status_code = status
     return response
+
+
+def forget_unloaded_user() -> None:
+    """Treat the visitor as anonymous on an error page unless the account is already loaded.
+
+    Flask-Login's template context loads the account, which is a query: when
+    the database is what failed, it would fail again inside this handler and
+    gunicorn would answer a bare 500 without our headers.  An error page
+    shows nothing of the account anyway.
+    """
+    manager = getattr(current_app, "login_manager", None)
+    if manager is not None and "_login_user" not in g:
+        g._login_user = manager.anonymous_user()  # Flask-Login's per-request slot
 
 
 def handle_geo_error(exc: GeoError) -> Response:

@@ -14,7 +14,7 @@ interleave their savepoints.
 
 The household key also lives here: ``YITU_HOUSEHOLD_KEY`` (which
 ``from_prefixed_env`` copies into ``app.config``) is moved out of the config
-into a :class:`~geo.crypto.FieldCipher` at start-up, and removed from the
+into a :class:`~geo.register.crypto.FieldCipher` at start-up, and removed from the
 process environment, so no config dump, debug page, log line or child
 process can show it.
 """
@@ -24,23 +24,20 @@ from __future__ import annotations
 import os
 
 from flask import Flask, current_app, g
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from geo.crypto import KEY_ENV, KEY_FILE_ENV, FieldCipher, KeyUnavailable
-from geo.db.engine import make_engine, session_factory
+from geo.register.crypto import KEY_ENV, KEY_FILE_ENV, FieldCipher, KeyUnavailable
 from web import db
 
 EXTENSION = "yitu.private_db"
 
 
 class PrivateDatabase:
-    """The private engine and session factory of one app (None: share the public session)."""
+    """The private engines and session factories of one app (None: share the public session)."""
 
-    def __init__(self, factory: sessionmaker[Session] | None,
-                 engine: Engine | None = None) -> None:
-        self.factory = factory
-        self.engine = engine
+    def __init__(self, database: db.Database | None) -> None:
+        self.database = database
+        self.engine = database.engine if database else None
 
 
 class CipherHolder:
@@ -70,16 +67,10 @@ def init_app(app: Flask) -> None:
         return
     factory = app.config.get("PRIVATE_SESSION_FACTORY")
     url = app.config.get("PRIVATE_DATABASE_URL")
-    engine = None
+    database = db.Database(factory) if factory else None
     if factory is None and url and app.config.get("SESSION_FACTORY") is None:
-        engine = make_engine(
-            url,
-            pool_size=app.config["DATABASE_POOL_SIZE"],
-            pool_timeout_s=app.config["DATABASE_POOL_TIMEOUT_S"],
-            statement_timeout_ms=app.config["DATABASE_STATEMENT_TIMEOUT_MS"],
-        )
-        factory = session_factory(engine)
-    app.extensions[EXTENSION] = PrivateDatabase(factory, engine)
+        database = db.Database.on(app, url)
+    app.extensions[EXTENSION] = PrivateDatabase(database)
     key = app.config.pop("HOUSEHOLD_KEY", None)
     # Once read, the key leaves the process environment: nothing that can
     # reach os.environ (a child process, an injected template) finds it.
@@ -96,10 +87,10 @@ def init_app(app: Flask) -> None:
 def private_session() -> Session:
     """Return this request's ``yitu_app`` session (the public one when they are shared)."""
     private: PrivateDatabase = current_app.extensions[EXTENSION]
-    if private.factory is None:
+    if private.database is None:
         return db.session()
     if "private_db_session" not in g:
-        g.private_db_session = private.factory()
+        g.private_db_session = private.database.current_factory()()
     return g.private_db_session
 
 

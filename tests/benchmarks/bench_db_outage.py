@@ -10,6 +10,9 @@ app and PostgreSQL.  Prints medians (milliseconds) of:
 - ``refused``: the same request while the proxy is stopped (a restart);
 - ``stuck``: while the proxy accepts connections and never answers (bounded
   by the engine's 2 s connect timeout);
+- ``stuck, pooled``: the same, with a live pooled connection whose bytes the
+  proxy now holds (bounded by the 2 s pre-ping deadline, then the connect
+  timeout of the replacement connection);
 - ``first after return``: the first request once the proxy is back (the
   pooled connection is dead; ``pool_pre_ping`` replaces it);
 
@@ -64,7 +67,7 @@ def main() -> None:
         client = app.test_client()
         endpoint = "/api/v1/places"
         timings: dict[str, list[float]] = {"up": [], "refused": [], "stuck": [],
-                                           "first after return": []}
+                                           "stuck, pooled": [], "first after return": []}
         codes: dict[str, set[int]] = {k: set() for k in timings}
         timed(client, endpoint)  # warm the pool
         for _ in range(args.repeat):
@@ -91,9 +94,15 @@ def main() -> None:
             proxy.stop()
             proxy.start()
             timed(client, endpoint)
+            proxy.paused = True  # the pooled connection is live: its ping meets the pause
+            ms, code = timed(client, endpoint)
+            timings["stuck, pooled"].append(ms)
+            codes["stuck, pooled"].add(code)
+            proxy.paused = False
+            timed(client, endpoint)
         app.extensions["yitu.db"].engine.dispose()
         baseline = statistics.median(timings["up"])
-        table = Table(title=f"GET {endpoint}: median of {args.repeat} (stuck: "
+        table = Table(title=f"GET {endpoint}: median of {args.repeat} (stuck ones: "
                             f"{len(timings['stuck'])}) runs")
         for column in ("database", "median ms", "x baseline", "statuses"):
             table.add_column(column)

@@ -3,8 +3,9 @@
 "Down" is a small TCP proxy between the app and the shared PostgreSQL server:
 stopping it drops every connection and refuses new ones, exactly what a
 server restart looks like to a client, without touching the cluster other
-test runs use.  "Paused" accepts connections and never answers, like a
-server stuck under load.
+test runs use.  "Paused" accepts connections and forwards nothing, on new
+and open connections alike, while keeping every socket open: a server stuck
+under load, whose kernel still acknowledges each packet.
 """
 
 from __future__ import annotations
@@ -28,11 +29,24 @@ class TcpProxy:
     def __init__(self, upstream: tuple[str, int]) -> None:
         self.upstream = upstream
         self.port = 0
-        self.paused = False
+        self._flowing = threading.Event()
+        self._flowing.set()
         self._listener: socket.socket | None = None
         self._sockets: list[socket.socket] = []
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
+
+    @property
+    def paused(self) -> bool:
+        """Whether the proxy holds every byte instead of forwarding it."""
+        return not self._flowing.is_set()
+
+    @paused.setter
+    def paused(self, value: bool) -> None:
+        if value:
+            self._flowing.clear()
+        else:
+            self._flowing.set()
 
     def start(self) -> None:
         """Listen (on the same port as before, if any) and forward new connections."""
@@ -69,10 +83,12 @@ class TcpProxy:
                 pump.start()
                 self._threads.append(pump)
 
-    @staticmethod
-    def _pump(src: socket.socket, dst: socket.socket) -> None:
+    def _pump(self, src: socket.socket, dst: socket.socket) -> None:
         try:
             while chunk := src.recv(65536):
+                while not self._flowing.wait(0.1):  # paused: hold the bytes
+                    if dst.fileno() < 0:
+                        return  # stop() closed the connection meanwhile
                 dst.sendall(chunk)
         except OSError:
             pass
@@ -100,14 +116,23 @@ class TcpProxy:
         self._threads = [t for t in self._threads if t.is_alive()]
 
 
-@pytest.fixture
-def proxy(database_url: str) -> Iterator[TcpProxy]:
+@contextlib.contextmanager
+def running_proxy(database_url: str) -> Iterator[TcpProxy]:
+    """A started proxy to the server of ``database_url``, stopped afterwards."""
     target = make_url(database_url)
     tcp = TcpProxy((target.host or "127.0.0.1", target.port or 5432))
     tcp.start()
-    yield tcp
-    tcp.paused = False
-    tcp.stop()
+    try:
+        yield tcp
+    finally:
+        tcp.paused = False
+        tcp.stop()
+
+
+@pytest.fixture
+def proxy(database_url: str) -> Iterator[TcpProxy]:
+    with running_proxy(database_url) as tcp:
+        yield tcp
 
 
 def proxied_app(app_config: dict[str, object], database_url: str, proxy: TcpProxy,

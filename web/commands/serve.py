@@ -5,9 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import click
+from flask import Config
 from gunicorn.app.base import BaseApplication
 
 from web import create_app
+
+# The proxy addresses gunicorn believes X-Forwarded-Proto from when TRUSTED_PROXIES > 0.
+LOCAL_PROXIES = "127.0.0.1,::1"
 
 
 class Server(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type hints
@@ -27,6 +31,22 @@ class Server(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type h
         return create_app()
 
 
+def forwarded_allow_ips() -> str:
+    """Gunicorn's ``forwarded_allow_ips`` from ``TRUSTED_PROXIES``: none when it is 0.
+
+    Gunicorn's own default trusts ``X-Forwarded-Proto`` from 127.0.0.1, which
+    would turn on HSTS and https URLs for any local client even when the
+    app trusts no proxy.  The setting is read as ``create_app`` reads it
+    (defaults, then ``YITU_*``) without building an app in the master
+    process, which would take the household key out of the environment
+    before the workers start.
+    """
+    config = Config(".")
+    config.from_object("web.config.Defaults")
+    config.from_prefixed_env("YITU")
+    return LOCAL_PROXIES if int(config["TRUSTED_PROXIES"] or 0) > 0 else ""
+
+
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
@@ -44,6 +64,7 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
             # Path only: query strings carry riders' coordinates, which stay out of logs.
             "access_log_format": '%(t)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms',
             "timeout": 30,
+            "forwarded_allow_ips": forwarded_allow_ips(),
         }
     ).run()
 
