@@ -62,8 +62,9 @@ class DecryptionFailed(GeoError):
 
 def _derive(master: bytes, purpose: bytes) -> bytes:
     """Derive a 32-byte subkey so encryption and indexing never share a key."""
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-                info=b"yitu household " + purpose).derive(master)
+    return HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"yitu household " + purpose
+    ).derive(master)
 
 
 def _key_id(master: bytes) -> bytes:
@@ -96,11 +97,11 @@ def parse_keys(text: str) -> tuple[bytes, ...]:
         try:
             raw = base64.b64decode(part, validate=True)
         except (binascii.Error, ValueError):
-            raise KeyUnavailable(
-                f"household key #{position + 1} is not valid base64") from None
+            raise KeyUnavailable(f"household key #{position + 1} is not valid base64") from None
         if len(raw) != 32:
             raise KeyUnavailable(
-                f"household key #{position + 1} has {len(raw)} bytes; AES-256 needs 32")
+                f"household key #{position + 1} has {len(raw)} bytes; AES-256 needs 32"
+            )
         keys.append(raw)
     if not keys:
         raise KeyUnavailable("the household key is empty")
@@ -116,7 +117,7 @@ class FieldCipher:
         32-byte master keys; the first encrypts, all may decrypt.
     """
 
-    __slots__ = ("_aeads", "_active_id", "_index_key")
+    __slots__ = ("_aeads", "_active_id", "_index_key", "_index_keys")
 
     def __init__(self, keys: Sequence[bytes]) -> None:
         if not keys:
@@ -128,6 +129,9 @@ class FieldCipher:
             self._aeads[_key_id(key)] = AESGCM(_derive(key, b"field encryption v1"))
         self._active_id = _key_id(keys[0])
         self._index_key = _derive(keys[0], b"blind index v1")
+        # Every key's index key: during a rotation, rows not yet rekeyed still
+        # carry blind indexes under an old key, and a search must find them.
+        self._index_keys = tuple(_derive(key, b"blind index v1") for key in keys)
 
     def __repr__(self) -> str:
         # Never show key material, not even derived keys, in logs or tracebacks.
@@ -139,8 +143,12 @@ class FieldCipher:
         return self._active_id.hex()
 
     @classmethod
-    def from_sources(cls, *, key: str | None = None, key_file: str | os.PathLike[str] | None = None,
-                     ) -> FieldCipher:
+    def from_sources(
+        cls,
+        *,
+        key: str | None = None,
+        key_file: str | os.PathLike[str] | None = None,
+    ) -> FieldCipher:
         """Build a cipher from key text or a key file (the text wins if both are set).
 
         Raises
@@ -156,8 +164,7 @@ class FieldCipher:
             except (OSError, UnicodeDecodeError):
                 raise KeyUnavailable("the household key file cannot be read") from None
             return cls(parse_keys(text))
-        raise KeyUnavailable(
-            f"no household key: set {KEY_ENV} or {KEY_FILE_ENV}")
+        raise KeyUnavailable(f"no household key: set {KEY_ENV} or {KEY_FILE_ENV}")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> FieldCipher:
@@ -172,8 +179,9 @@ class FieldCipher:
                 raise ValueError("table, column and row id must not contain NUL")
         return b"yitu/v1\x00" + "\x00".join((table, column, row_id)).encode()
 
-    def encrypt(self, plaintext: str | None, *, table: str, column: str,
-                row_id: str) -> bytes | None:
+    def encrypt(
+        self, plaintext: str | None, *, table: str, column: str, row_id: str
+    ) -> bytes | None:
         """Encrypt one field value bound to its table, column and row.
 
         Parameters
@@ -191,11 +199,13 @@ class FieldCipher:
             return None
         nonce = os.urandom(_NONCE_LEN)
         sealed = self._aeads[self._active_id].encrypt(
-            nonce, plaintext.encode("utf-8"), self._aad(table, column, row_id))
+            nonce, plaintext.encode("utf-8"), self._aad(table, column, row_id)
+        )
         return _VERSION + self._active_id + nonce + sealed
 
-    def decrypt(self, blob: bytes | memoryview | None, *, table: str, column: str,
-                row_id: str) -> str | None:
+    def decrypt(
+        self, blob: bytes | memoryview | None, *, table: str, column: str, row_id: str
+    ) -> str | None:
         """Decrypt a value written by :meth:`encrypt` for the same table, column and row.
 
         Raises
@@ -208,16 +218,18 @@ class FieldCipher:
         data = bytes(blob)
         if len(data) < _HEADER_LEN + _TAG_LEN or data[:1] != _VERSION:
             raise DecryptionFailed(f"{table}.{column} of row {row_id} is not a sealed value")
-        aead = self._aeads.get(data[1:1 + _KEY_ID_LEN])
+        aead = self._aeads.get(data[1 : 1 + _KEY_ID_LEN])
         if aead is None:
             raise DecryptionFailed(
-                f"{table}.{column} of row {row_id} was sealed with a key that is not configured")
-        nonce = data[1 + _KEY_ID_LEN:_HEADER_LEN]
+                f"{table}.{column} of row {row_id} was sealed with a key that is not configured"
+            )
+        nonce = data[1 + _KEY_ID_LEN : _HEADER_LEN]
         try:
             plain = aead.decrypt(nonce, data[_HEADER_LEN:], self._aad(table, column, row_id))
         except InvalidTag:
             raise DecryptionFailed(
-                f"{table}.{column} of row {row_id} fails authentication") from None
+                f"{table}.{column} of row {row_id} fails authentication"
+            ) from None
         return plain.decode("utf-8")
 
     def blind_index(self, normalized: str | None, *, column: str) -> bytes | None:
@@ -228,14 +240,31 @@ class FieldCipher:
         """
         if normalized is None or normalized == "":
             return None
-        return hmac.new(self._index_key, column.encode() + b"\x00" + normalized.encode("utf-8"),
-                        hashlib.sha256).digest()
+        return hmac.new(
+            self._index_key, column.encode() + b"\x00" + normalized.encode("utf-8"), hashlib.sha256
+        ).digest()
+
+    def blind_indexes(self, normalized: str | None, *, column: str) -> tuple[bytes, ...]:
+        """Return the blind index of a value under every configured key, the active one first.
+
+        Search compares with all of them, so rows sealed before a rotation
+        stay findable until ``yitu households rekey`` has rewritten them.
+        """
+        if normalized is None or normalized == "":
+            return ()
+        message = column.encode() + b"\x00" + normalized.encode("utf-8")
+        return tuple(hmac.new(key, message, hashlib.sha256).digest() for key in self._index_keys)
+
+    @property
+    def active_key_id(self) -> bytes:
+        """Return the raw 8-byte id of the encrypting key, as stored in each sealed value."""
+        return self._active_id
 
     def needs_rekey(self, blob: bytes | memoryview | None) -> bool:
         """Return whether a stored value was sealed with a key other than the active one."""
         if blob is None:
             return False
-        return bytes(blob)[1:1 + _KEY_ID_LEN] != self._active_id
+        return bytes(blob)[1 : 1 + _KEY_ID_LEN] != self._active_id
 
 
 def generate_key() -> str:
