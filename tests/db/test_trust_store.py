@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from PIL import Image
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError, ProgrammingError
 from sqlalchemy.orm import Session
 
@@ -180,14 +180,16 @@ def test_confirmations_make_facts_fresh_reports_do_not(db: Session) -> None:
     trust.confirm(
         db, place_id=place, client=client(db, "198.51.100.9"), facts=["amenity:hot_water"]
     )
-    state = trust.place_trust(db, place, now=NOW + timedelta(days=3))
+    # Confirmations carry the database's clock: count days from the latest one.
+    last = db.scalar(select(func.max(store.Confirmation.confirmed_at)))
+    state = trust.place_trust(db, place, now=last + timedelta(days=3))
     hot = state.freshness.fact("amenity:hot_water")
     assert (hot.people, hot.days_ago, hot.stale) == (2, 3, False)
     assert not state.freshness.stale
     assert [p.type for p in state.problems] == ["amenity_missing"]
     with pytest.raises(InvalidInput):
         trust.confirm(db, place_id=place, client=client(db), facts=["amenity:shower"])
-    later = trust.place_trust(db, place, now=NOW + timedelta(days=91))
+    later = trust.place_trust(db, place, now=last + timedelta(days=91))
     assert later.freshness.stale
     stale = store.stale_places(db, before=NOW + timedelta(days=1) - timedelta(days=90))
     assert place not in [row[0] for row in stale]
