@@ -62,6 +62,7 @@ from web.maps import render_parts
 from web.params import float_param, int_param, parse_float, text_param
 from web.planner_curves import curve_image
 from web.planner_maps import MAP_ID, planner_map
+from web.planner_words import proof_in_words
 from web.templating import label
 from web.tile_source import TileSource
 
@@ -90,8 +91,7 @@ def _lonlat_list(values: Sequence[str]) -> tuple[tuple[float, float], ...]:
     for raw in [v for v in values if v.strip()][:MAX_WHAT_IF]:
         lon_text, sep, lat_text = raw.partition(",")
         if not sep:
-            raise InvalidInput(f"add {raw[:40]!r}: expected LON,LAT in WGS-84 degrees",
-                               field="add")
+            raise InvalidInput(f"add {raw[:40]!r}: expected LON,LAT in WGS-84 degrees", field="add")
         lon = parse_float(lon_text, "add", lo=-180, hi=180)
         lat = parse_float(lat_text, "add", lo=-90, hi=90)
         out.append(validate_lonlat(lon, lat, bbox=CHINA_BBOX))
@@ -102,8 +102,7 @@ def _codes(args: MultiDict[str, str], name: str, allowed: Sequence[str]) -> tupl
     values = [v for raw in args.getlist(name) for v in raw.split(",") if v.strip()]
     bad = [v for v in values if v.strip() not in allowed]
     if bad:
-        raise InvalidInput(f"{name} {bad[0][:40]!r} is not one of {', '.join(allowed)}",
-                           field=name)
+        raise InvalidInput(f"{name} {bad[0][:40]!r} is not one of {', '.join(allowed)}", field=name)
     return tuple(dict.fromkeys(v.strip() for v in values))
 
 
@@ -158,8 +157,9 @@ def siting_from_args(args: MultiDict[str, str]) -> SitingParams:
         raise InvalidInput("give either p or a budget, not both", field="p")
     name = text_param(args, "candidates", max_len=60)
     if name and name not in _candidate_files():
-        raise InvalidInput(f"candidates {name!r} is not a configured candidate file",
-                           field="candidates")
+        raise InvalidInput(
+            f"candidates {name!r} is not a configured candidate file", field="candidates"
+        )
     return SitingParams(p=p, budget=budget, cost=cost or DEFAULT_SITE_COST, candidates=name)
 
 
@@ -184,21 +184,34 @@ def _network_from_args(args: MultiDict[str, str]) -> tuple[str | None, Any]:
 _CACHE = ResultCache()
 
 
-def _analysis(args: MultiDict[str, str]) -> tuple[PlannerQuery, CoverageAnswer,
-                                                   SitingResult | None, SitingParams]:
+def _analysis(
+    args: MultiDict[str, str],
+) -> tuple[PlannerQuery, CoverageAnswer, SitingResult | None, SitingParams]:
     query = query_from_args(args)
     if not (query.city or query.datasets):
         raise InvalidInput(_("Choose a city or a dataset to analyse."), field="city")
     params = siting_from_args(args)
     network_name, network = _network_from_args(args)
     request_ = SitingRequest(
-        p=params.p, budget=params.budget, cost=params.cost,
-        candidates=((params.candidates, _candidate_files()[params.candidates])
-                    if params.candidates else None))
+        p=params.p,
+        budget=params.budget,
+        cost=params.cost,
+        candidates=(
+            (params.candidates, _candidate_files()[params.candidates])
+            if params.candidates
+            else None
+        ),
+    )
     answer, siting = analyse(
-        session(), query, request_, network_name=network_name, network=network,
+        session(),
+        query,
+        request_,
+        network_name=network_name,
+        network=network,
         time_limit_s=float(current_app.config.get("PLANNER_TIME_LIMIT_S", 20.0)),
-        cache=_CACHE, reuse=not current_app.testing)
+        cache=_CACHE,
+        reuse=not current_app.testing,
+    )
     return query, answer, siting, params
 
 
@@ -220,8 +233,15 @@ def _form_context() -> dict[str, Any]:
     return {
         "datasets": datasets,
         "cities": sorted({d["city"] for d in datasets}),
-        "windows": ("weekday-lunch", "weekday-dinner", "lunch", "dinner", "night",
-                    "early-morning", "all"),
+        "windows": (
+            "weekday-lunch",
+            "weekday-dinner",
+            "lunch",
+            "dinner",
+            "night",
+            "early-morning",
+            "all",
+        ),
         "kinds": [(k, label(KIND_TERMS, k)) for k in KINDS],
         "amenities": [(a, label(AMENITY_TERMS, a)) for a in AMENITIES],
         "networks": sorted(_networks()),
@@ -236,18 +256,41 @@ def index() -> ResponseReturnValue:
     context = _form_context()
     args = request.args
     if not (args.get("city") or args.get("dataset")):
-        parts = render_parts(planner_map(None, tiles=_tiles(), asset_url=_asset_url),
-                             registry_key=MAP_ID)
-        return render_template("planner/index.html", parts=parts, answer=None, query=None,
-                               siting=None, params=None, script_url=None, **context)
+        parts = render_parts(
+            planner_map(None, tiles=_tiles(), asset_url=_asset_url), registry_key=MAP_ID
+        )
+        return render_template(
+            "planner/index.html",
+            parts=parts,
+            answer=None,
+            query=None,
+            siting=None,
+            params=None,
+            script_url=None,
+            **context,
+        )
     query, answer, siting, params = _analysis(args)
-    parts = render_parts(planner_map(answer.result, tiles=_tiles(), siting=siting,
-                                     service_lines=answer.service_lines, added=query.add,
-                                     asset_url=_asset_url), registry_key=MAP_ID)
+    parts = render_parts(
+        planner_map(
+            answer.result,
+            tiles=_tiles(),
+            siting=siting,
+            service_lines=answer.service_lines,
+            added=query.add,
+            asset_url=_asset_url,
+        ),
+        registry_key=MAP_ID,
+    )
     qs = request.query_string.decode("ascii", "replace")
     return render_template(
-        "planner/index.html", parts=parts, answer=answer, query=query, siting=siting,
-        params=params, qs=qs, script_url=url_for("planner.map_js") + "?" + qs,
+        "planner/index.html",
+        parts=parts,
+        answer=answer,
+        query=query,
+        siting=siting,
+        params=params,
+        qs=qs,
+        script_url=url_for("planner.map_js") + "?" + qs,
         summary=answer.result.summary(),
         before=answer.before.summary() if answer.before is not None else None,
         gaps=answer.result.gaps.head(50).to_dict("records"),
@@ -256,7 +299,9 @@ def index() -> ResponseReturnValue:
         stations=answer.result.stations.head(200).to_dict("records"),
         sites=siting.sites.to_dict("records") if siting is not None else [],
         siting_summary=siting.summary() if siting is not None else None,
-        any_demo=answer.is_demo, **context,
+        siting_proof=proof_in_words(siting.summary()) if siting is not None else None,
+        any_demo=answer.is_demo,
+        **context,
     )
 
 
@@ -266,13 +311,19 @@ def map_js() -> ResponseReturnValue:
     """The planner map's script (same parameters as the page)."""
     if not (request.args.get("city") or request.args.get("dataset")):
         m = planner_map(None, tiles=_tiles(), asset_url=_asset_url)
-        return Response(render_parts(m, registry_key=MAP_ID).script,
-                        mimetype="application/javascript")
+        return Response(
+            render_parts(m, registry_key=MAP_ID).script, mimetype="application/javascript"
+        )
     query, answer, siting, _params = _analysis(request.args)
-    m = planner_map(answer.result, tiles=_tiles(), siting=siting,
-                    service_lines=answer.service_lines, added=query.add, asset_url=_asset_url)
-    return Response(render_parts(m, registry_key=MAP_ID).script,
-                    mimetype="application/javascript")
+    m = planner_map(
+        answer.result,
+        tiles=_tiles(),
+        siting=siting,
+        service_lines=answer.service_lines,
+        added=query.add,
+        asset_url=_asset_url,
+    )
+    return Response(render_parts(m, registry_key=MAP_ID).script, mimetype="application/javascript")
 
 
 @bp.get("/curve.<any(png, svg):fmt>")
@@ -309,18 +360,27 @@ def coverage_export(layer: str, fmt: str) -> ResponseReturnValue:
 def checkins_export() -> ResponseReturnValue:
     """Workers' check-ins per station, hour (China time) and purpose, last 90 days, as CSV."""
     since = datetime.now(UTC) - timedelta(days=CHECKIN_DAYS)
-    rows = trust_store.checkin_rows(session(), since=since,
-                                    city=text_param(request.args, "city", max_len=60))
+    rows = trust_store.checkin_rows(
+        session(), since=since, city=text_param(request.args, "city", max_len=60)
+    )
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["place_id", "name", "station_no", "city", "district", "hour", "purpose",
-                     "visits"])
+    writer.writerow(
+        ["place_id", "name", "station_no", "city", "district", "hour", "purpose", "visits"]
+    )
     for r in rows:
-        writer.writerow([r["place_id"], escape_formula(r["name"]),
-                         escape_formula(r["station_no"] or ""), escape_formula(r["city"] or ""),
-                         escape_formula(r["district"] or ""),
-                         r["hour"].astimezone(SHANGHAI).strftime("%Y-%m-%d %H:00"), r["purpose"],
-                         r["visits"]])
+        writer.writerow(
+            [
+                r["place_id"],
+                escape_formula(r["name"]),
+                escape_formula(r["station_no"] or ""),
+                escape_formula(r["city"] or ""),
+                escape_formula(r["district"] or ""),
+                r["hour"].astimezone(SHANGHAI).strftime("%Y-%m-%d %H:00"),
+                r["purpose"],
+                r["visits"],
+            ]
+        )
     return _download(out.getvalue(), "checkins.csv", "text/csv")
 
 

@@ -42,9 +42,12 @@ class SiteChoice:
     method : str
         ``highs`` or ``greedy+swap``.
     mip_gap : float
-        Relative gap between the solution and HiGHS's bound (0 = proven).
+        Proven relative gap ``(bound - objective) / bound`` (0 = proven optimal):
+        no plan covers more than ``objective / (1 - mip_gap)``.
     seconds : float
         Wall time spent.
+    bound : float
+        Upper bound on the covered weight of any plan (NaN when not computed).
     """
 
     order: np.ndarray
@@ -56,6 +59,7 @@ class SiteChoice:
     method: str
     mip_gap: float = 0.0
     seconds: float = 0.0
+    bound: float = float("nan")
 
     @property
     def covered_share(self) -> float:
@@ -87,10 +91,14 @@ class SitingSolution:
 # --------------------------------------------------------------------------- #
 
 
-def _check_inputs(cover: Any, weight: Any, p: int | None, budget: float | None,
-                  cost: Any) -> tuple[sparse.csr_matrix, np.ndarray, np.ndarray]:
-    matrix = sparse.csr_matrix(cover, dtype=bool) if not sparse.issparse(cover) else (
-        cover.tocsr().astype(bool))
+def _check_inputs(
+    cover: Any, weight: Any, p: int | None, budget: float | None, cost: Any
+) -> tuple[sparse.csr_matrix, np.ndarray, np.ndarray]:
+    matrix = (
+        sparse.csr_matrix(cover, dtype=bool)
+        if not sparse.issparse(cover)
+        else (cover.tocsr().astype(bool))
+    )
     n, m = matrix.shape
     w = np.asarray(weight, dtype=np.float64).ravel()
     if len(w) != n:
@@ -98,32 +106,36 @@ def _check_inputs(cover: Any, weight: Any, p: int | None, budget: float | None,
     if not np.all(np.isfinite(w)) or np.any(w < 0):
         raise InvalidInput("weights must be finite and not negative", field="weight")
     if (p is None) == (budget is None):
-        raise InvalidInput("give either p (number of new stations) or a budget, not both",
-                           field="p")
+        raise InvalidInput(
+            "give either p (number of new stations) or a budget, not both", field="p"
+        )
     if m == 0:
         raise InvalidInput("there are no candidate sites to choose from", field="candidates")
     if p is not None:
         if isinstance(p, bool) or not isinstance(p, int | np.integer) or p < 1:
-            raise InvalidInput(f"p must be a whole number of stations, at least 1; got {p!r}",
-                               field="p")
+            raise InvalidInput(
+                f"p must be a whole number of stations, at least 1; got {p!r}", field="p"
+            )
         if p > m:
             raise InvalidInput(
                 f"p = {p} is larger than the number of candidate sites ({m}); "
                 f"choose p <= {m} or add candidates",
                 field="p",
             )
-    c = np.ones(m) if cost is None else np.broadcast_to(
-        np.asarray(cost, dtype=np.float64), (m,)).copy()
+    c = (
+        np.ones(m)
+        if cost is None
+        else np.broadcast_to(np.asarray(cost, dtype=np.float64), (m,)).copy()
+    )
     if not np.all(np.isfinite(c)) or np.any(c <= 0):
         raise InvalidInput("site costs must be positive numbers", field="cost")
     if budget is not None:
         if not math.isfinite(float(budget)) or float(budget) <= 0:
-            raise InvalidInput(f"budget must be a positive amount; got {budget!r}",
-                               field="budget")
+            raise InvalidInput(f"budget must be a positive amount; got {budget!r}", field="budget")
         if float(budget) < float(c.min()):
             raise InvalidInput(
-                f"budget {budget:,.0f} is below the cheapest site ({c.min():,.0f})",
-                field="budget")
+                f"budget {budget:,.0f} is below the cheapest site ({c.min():,.0f})", field="budget"
+            )
     return matrix, w, c
 
 
@@ -156,8 +168,10 @@ def _reduce(matrix: sparse.csr_matrix, weight: np.ndarray, cost: np.ndarray) -> 
     for i in order:
         g = group[i]
         r = first_of[g]
-        if r >= 0 and np.array_equal(sub.indices[sub.indptr[i]:sub.indptr[i + 1]],
-                                     sub.indices[sub.indptr[reps[r]]:sub.indptr[reps[r] + 1]]):
+        if r >= 0 and np.array_equal(
+            sub.indices[sub.indptr[i] : sub.indptr[i + 1]],
+            sub.indices[sub.indptr[reps[r]] : sub.indptr[reps[r] + 1]],
+        ):
             merged_to[i] = r
             continue
         first_of[g] = len(reps)  # a (rare) collision starts a new representative
@@ -172,8 +186,12 @@ def _reduce(matrix: sparse.csr_matrix, weight: np.ndarray, cost: np.ndarray) -> 
     size = np.diff(csc.indptr)
     overlap = (csc.T @ csc).tocoo()
     i, j = overlap.row, overlap.col
-    subset = (i != j) & (overlap.data >= size[i]) & (cost[j] <= cost[i]) & (
-        (size[j] > size[i]) | (cost[j] < cost[i]) | (j < i))
+    subset = (
+        (i != j)
+        & (overlap.data >= size[i])
+        & (cost[j] <= cost[i])
+        & ((size[j] > size[i]) | (cost[j] < cost[i]) | (j < i))
+    )
     dominated = np.zeros(merged.shape[1], dtype=bool)
     dominated[i[subset]] = True
     kept = np.flatnonzero((size > 0) & ~dominated)

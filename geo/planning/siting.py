@@ -70,12 +70,28 @@ class SitingResult:
         """Return headline figures as a JSON-ready dict."""
         exact = self.solution.exact
         return {
-            "sites": int(len(self.sites)), "base_share": round(self.base_share, 6),
-            "final_share": round(self.final_share, 6), "total_weight": self.total_weight,
-            "radius_m": self.radius_m, "status": exact.status, "mip_gap": exact.mip_gap,
-            "cost": exact.cost, "greedy_share_of_optimum": round(self.solution.greedy_ratio, 6),
-            "seconds": round(exact.seconds, 3), "method": self.method, "notes": self.notes,
+            "sites": int(len(self.sites)),
+            "base_share": round(self.base_share, 6),
+            "final_share": round(self.final_share, 6),
+            "total_weight": self.total_weight,
+            "radius_m": self.radius_m,
+            "status": exact.status,
+            "mip_gap": exact.mip_gap if np.isfinite(exact.mip_gap) else None,
+            "cost": exact.cost,
+            "greedy_share_of_optimum": round(self.solution.greedy_ratio, 6),
+            "seconds": round(exact.seconds, 3),
+            "method": self.method,
+            "notes": self.notes,
+            "bound_share": round(self.bound_share, 6),
         }
+
+    @property
+    def bound_share(self) -> float:
+        """Return the proven upper bound on the covered share any plan of this size reaches."""
+        bound = self.solution.exact.bound
+        if self.total_weight <= 0 or not np.isfinite(bound):
+            return self.final_share
+        return max(self.final_share, self.base_share + bound / self.total_weight)
 
 
 def plan_sites(
@@ -121,8 +137,9 @@ def plan_sites(
     if cells is None or not len(cells):
         raise InvalidInput("no rider activity to site stations for", field="window")
     if candidates is None or not len(candidates):
-        raise InvalidInput("no candidate sites: give a candidate file or use uncovered cells",
-                           field="candidates")
+        raise InvalidInput(
+            "no candidate sites: give a candidate file or use uncovered cells", field="candidates"
+        )
     cand = candidates.reset_index(drop=True).copy()
     if "id" not in cand:
         cand["id"] = [f"c{i + 1}" for i in range(len(cand))]
@@ -130,8 +147,11 @@ def plan_sites(
         cand["name"] = cand["id"].astype(str)
     if "source" not in cand:
         cand["source"] = "candidate"
-    cand["cost"] = (pd.to_numeric(cand["cost"], errors="coerce") if "cost" in cand
-                    else pd.Series(np.nan, index=cand.index)).fillna(default_cost)
+    cand["cost"] = (
+        pd.to_numeric(cand["cost"], errors="coerce")
+        if "cost" in cand
+        else pd.Series(np.nan, index=cand.index)
+    ).fillna(default_cost)
     lon = cells["lon"].to_numpy(float)
     lat = cells["lat"].to_numpy(float)
     weight = cells["weight"].to_numpy(float)
@@ -145,9 +165,12 @@ def plan_sites(
         ex_xy = project(existing["lon"].to_numpy(float), existing["lat"].to_numpy(float), crs=crs)
         dist, _ = nearest_within(demand_xy, ex_xy, radius_m=radius_m, network=network)
         already = dist <= radius_m
-        notes.append(f"{len(existing)} existing stations held fixed; they cover "
-                     f"{weight[already].sum() / total:.1%} of activity" if total > 0 else
-                     f"{len(existing)} existing stations held fixed")
+        notes.append(
+            f"{len(existing)} existing stations held fixed; they cover "
+            f"{weight[already].sum() / total:.1%} of activity"
+            if total > 0
+            else f"{len(existing)} existing stations held fixed"
+        )
     residual = np.where(already, 0.0, weight)
     if network is not None:
         from geo.planning.network import network_cover_matrix
@@ -155,13 +178,20 @@ def plan_sites(
         cover = network_cover_matrix(network, demand_xy, cand_xy, radius_m=radius_m)
     else:
         cover = cover_matrix(demand_xy, cand_xy, radius_m=radius_m)
-    solution = choose_sites_from_matrix(cover, residual, p=p, budget=budget,
-                                        cost=cand["cost"].to_numpy(float),
-                                        time_limit_s=time_limit_s)
+    solution = choose_sites_from_matrix(
+        cover,
+        residual,
+        p=p,
+        budget=budget,
+        cost=cand["cost"].to_numpy(float),
+        time_limit_s=time_limit_s,
+    )
     base = float(weight[already].sum())
     if p is not None and len(solution.exact.order) < p:
-        notes.append(f"only {len(solution.exact.order)} sites add coverage; "
-                     "more would reach no uncovered activity")
+        notes.append(
+            f"only {len(solution.exact.order)} sites add coverage; "
+            "more would reach no uncovered activity"
+        )
     sites = _site_table(cand, solution.exact, base=base, total=total)
     greedy = _site_table(cand, solution.greedy, base=base, total=total)
     k = max(len(solution.exact.order), len(solution.greedy.order))
@@ -170,31 +200,45 @@ def plan_sites(
         values = (base + choice.curve()) / total if total > 0 else np.zeros(len(choice.order) + 1)
         return np.pad(values, (0, k + 1 - len(values)), mode="edge")
 
-    curve = pd.DataFrame({"stations": np.arange(k + 1), "optimal": along(solution.exact),
-                          "greedy": along(solution.greedy)})
-    return SitingResult(sites=sites, greedy_sites=greedy, curve=curve,
-                        base_share=base / total if total > 0 else float("nan"),
-                        total_weight=total, radius_m=radius_m, solution=solution,
-                        method="road network" if network is not None else "straight line",
-                        notes=notes)
+    curve = pd.DataFrame(
+        {
+            "stations": np.arange(k + 1),
+            "optimal": along(solution.exact),
+            "greedy": along(solution.greedy),
+        }
+    )
+    return SitingResult(
+        sites=sites,
+        greedy_sites=greedy,
+        curve=curve,
+        base_share=base / total if total > 0 else float("nan"),
+        total_weight=total,
+        radius_m=radius_m,
+        solution=solution,
+        method="road network" if network is not None else "straight line",
+        notes=notes,
+    )
 
 
-def _site_table(cand: pd.DataFrame, choice: SiteChoice, *, base: float,
-                total: float) -> pd.DataFrame:
+def _site_table(
+    cand: pd.DataFrame, choice: SiteChoice, *, base: float, total: float
+) -> pd.DataFrame:
     rows = cand.iloc[choice.order]
     cumulative = base + np.cumsum(choice.gains)
-    return pd.DataFrame({
-        "order": np.arange(1, len(rows) + 1),
-        "id": rows["id"].astype(str).to_numpy(),
-        "name": rows["name"].astype(str).to_numpy(),
-        "source": rows["source"].astype(str).to_numpy(),
-        "lon": rows["lon"].to_numpy(float),
-        "lat": rows["lat"].to_numpy(float),
-        "cost": rows["cost"].to_numpy(float),
-        "gain": choice.gains,
-        "gain_share": choice.gains / total if total > 0 else np.nan,
-        "covered_share": cumulative / total if total > 0 else np.nan,
-    })
+    return pd.DataFrame(
+        {
+            "order": np.arange(1, len(rows) + 1),
+            "id": rows["id"].astype(str).to_numpy(),
+            "name": rows["name"].astype(str).to_numpy(),
+            "source": rows["source"].astype(str).to_numpy(),
+            "lon": rows["lon"].to_numpy(float),
+            "lat": rows["lat"].to_numpy(float),
+            "cost": rows["cost"].to_numpy(float),
+            "gain": choice.gains,
+            "gain_share": choice.gains / total if total > 0 else np.nan,
+            "covered_share": cumulative / total if total > 0 else np.nan,
+        }
+    )
 
 
 def candidates_from_cells(cells: pd.DataFrame, *, limit: int | None = None) -> pd.DataFrame:
@@ -213,7 +257,12 @@ def candidates_from_cells(cells: pd.DataFrame, *, limit: int | None = None) -> p
     if limit is not None:
         frame = frame.head(limit)
     label = frame["h3"] if "h3" in frame else frame["cell"].astype(str)
-    return pd.DataFrame({"id": label.astype(str).to_numpy(),
-                         "name": ["cell " + str(x) for x in label],
-                         "source": "uncovered cell", "lon": frame["lon"].to_numpy(float),
-                         "lat": frame["lat"].to_numpy(float)})
+    return pd.DataFrame(
+        {
+            "id": label.astype(str).to_numpy(),
+            "name": ["cell " + str(x) for x in label],
+            "source": "uncovered cell",
+            "lon": frame["lon"].to_numpy(float),
+            "lat": frame["lat"].to_numpy(float),
+        }
+    )

@@ -8,6 +8,7 @@ from pathlib import Path
 import h3
 import pandas as pd
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy.orm import Session
 
@@ -35,14 +36,24 @@ def centre(cell: str) -> tuple[float, float]:
 
 def seed(db: Session, *, station_name: str = "城中驿站") -> int:
     """Two equally busy cells at weekday lunch; one station on the first."""
-    frame = pd.DataFrame({
-        "cell": [h3.str_to_int(NEAR), h3.str_to_int(FAR), h3.str_to_int(NEAR)],
-        "hour_of_week": [12, 12, 3],  # Monday 12:00 twice, plus Monday 03:00
-        "points": [10, 10, 99], "weight": [10.0, 10.0, 99.0],
-        "riders": pd.array([4, 3, 1], dtype="Int64"),
-    })
-    activity.replace_dataset(db, frame, name="test-activity", city=CITY, source_crs="wgs84",
-                             resolution=9, has_riders=True)
+    frame = pd.DataFrame(
+        {
+            "cell": [h3.str_to_int(NEAR), h3.str_to_int(FAR), h3.str_to_int(NEAR)],
+            "hour_of_week": [12, 12, 3],  # Monday 12:00 twice, plus Monday 03:00
+            "points": [10, 10, 99],
+            "weight": [10.0, 10.0, 99.0],
+            "riders": pd.array([4, 3, 1], dtype="Int64"),
+        }
+    )
+    activity.replace_dataset(
+        db,
+        frame,
+        name="test-activity",
+        city=CITY,
+        source_crs="wgs84",
+        resolution=9,
+        has_riders=True,
+    )
     lon, lat = centre(NEAR)
     return add_place(db, lon, lat, name=station_name, city=CITY)
 
@@ -70,8 +81,8 @@ def test_coverage_page_shows_share_gaps_and_districts(client: FlaskClient, db: S
     page = client.get("/planner/", query_string={"city": CITY, "window": "weekday-lunch"})
     html = page.get_data(as_text=True)
     assert page.status_code == 200, html[:500]
-    assert "50.0%" in html          # one of two equally busy cells is covered
-    assert "黄浦区" in html          # district of the centre of Shanghai
+    assert "50.0%" in html  # one of two equally busy cells is covered
+    assert "黄浦区" in html  # district of the centre of Shanghai
     assert "城中驿站" in html
     # Monday 03:00 is outside weekday lunch: its 99 points are not counted.
     assert "99" not in html.split('id="coverage-title"')[1].split('class="downloads"')[0]
@@ -109,8 +120,10 @@ def test_exports(client: FlaskClient, db: Session) -> None:
     assert document["features"][0]["properties"]["weight"] == 10.0
     csv = client.get("/planner/uncovered.csv", query_string=args).get_data(as_text=True)
     assert h3.int_to_str(h3.str_to_int(FAR)) in csv
-    assert "attachment" in client.get("/planner/districts.csv",
-                                      query_string=args).headers["Content-Disposition"]
+    assert (
+        "attachment"
+        in client.get("/planner/districts.csv", query_string=args).headers["Content-Disposition"]
+    )
     assert client.get("/planner/districts.geojson", query_string=args).status_code == 400
 
 
@@ -119,10 +132,14 @@ def test_siting_from_the_page(client: FlaskClient, db: Session) -> None:
     args = {"city": CITY, "p": "1"}
     html = client.get("/planner/", query_string=args).get_data(as_text=True)
     assert 'id="sites-title"' in html and "/planner/curve.png?" in html
+    # The proof, in words, beside the plan.
+    assert "已证明最优：在相同条件下，没有任何方案能覆盖更多。" in html
+    assert 'data-proven-gap="0.0"' in html
     curve = client.get("/planner/curve.png", query_string=args)
     assert curve.status_code == 200 and curve.data.startswith(b"\x89PNG")
-    sites = json.loads(client.get("/planner/sites.geojson",
-                                  query_string=args).get_data(as_text=True))
+    sites = json.loads(
+        client.get("/planner/sites.geojson", query_string=args).get_data(as_text=True)
+    )
     [site] = sites["features"]
     assert site["properties"]["order"] == 1
     assert site["properties"]["covered_share"] == pytest.approx(1.0)
@@ -140,15 +157,18 @@ def test_what_if_add_and_remove(client: FlaskClient, db: Session) -> None:
     assert "0.0%" in removed.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("args", [
-    {"city": CITY, "window": "lunchtime"},
-    {"city": CITY, "p": "0"},
-    {"city": CITY, "add": "east,north"},
-    {"city": CITY, "network": "nowhere"},
-    {"city": CITY, "kind": "castle"},
-    {"city": CITY, "p": "2", "budget": "100000"},
-    {"city": "杭州市"},
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        {"city": CITY, "window": "lunchtime"},
+        {"city": CITY, "p": "0"},
+        {"city": CITY, "add": "east,north"},
+        {"city": CITY, "network": "nowhere"},
+        {"city": CITY, "kind": "castle"},
+        {"city": CITY, "p": "2", "budget": "100000"},
+        {"city": "杭州市"},
+    ],
+)
 def test_bad_questions_get_400(client: FlaskClient, db: Session, args: dict[str, str]) -> None:
     seed(db)
     response = client.get("/planner/", query_string=args)
@@ -159,35 +179,67 @@ def test_bad_questions_get_400(client: FlaskClient, db: Session, args: dict[str,
 # --------------------------------------------------------------------------- CLI
 
 
-def test_cli_import_then_coverage_then_siting(runner: FlaskCliRunner, db: Session,
-                                              tmp_path: Path) -> None:
+def test_cli_import_then_coverage_then_siting(
+    runner: FlaskCliRunner, db: Session, tmp_path: Path
+) -> None:
     lon, lat = centre(NEAR)
     far_lon, far_lat = centre(FAR)
-    rows = [{"lng": lon, "lat": lat, "time": "2024-03-04 12:10", "courier_id": "c1"},
-            {"lng": far_lon, "lat": far_lat, "time": "2024-03-04 12:20", "courier_id": "c2"},
-            {"lng": far_lon, "lat": far_lat, "time": "2024-03-04 12:30", "courier_id": "c2"}]
+    rows = [
+        {"lng": lon, "lat": lat, "time": "2024-03-04 12:10", "courier_id": "c1"},
+        {"lng": far_lon, "lat": far_lat, "time": "2024-03-04 12:20", "courier_id": "c2"},
+        {"lng": far_lon, "lat": far_lat, "time": "2024-03-04 12:30", "courier_id": "c2"},
+    ]
     source = tmp_path / "pings.csv"
     pd.DataFrame(rows).to_csv(source, index=False)
-    result = runner.invoke(import_activity, [str(source), "--crs", "wgs84", "--city", CITY,
-                                     "--dataset", "pings"])
+    result = runner.invoke(
+        import_activity, [str(source), "--crs", "wgs84", "--city", CITY, "--dataset", "pings"]
+    )
     assert result.exit_code == 0, result.output
     assert "3 points" in result.output and "courier_id" not in result.output.split("columns")[0]
     add_place(db, lon, lat, name="站A", city=CITY)
     gaps, cells_csv = tmp_path / "gaps.geojson", tmp_path / "gaps.csv"
     gaps_csv = tmp_path / "gap-table.csv"
-    result = runner.invoke(analyze, ["coverage", "--city", CITY, "--window", "12:00-13:00",
-                                     "--out", str(gaps), "--csv", str(cells_csv),
-                                     "--gaps-csv", str(gaps_csv)])
+    result = runner.invoke(
+        analyze,
+        [
+            "coverage",
+            "--city",
+            CITY,
+            "--window",
+            "12:00-13:00",
+            "--out",
+            str(gaps),
+            "--csv",
+            str(cells_csv),
+            "--gaps-csv",
+            str(gaps_csv),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "33.3%" in result.output
     assert pd.read_csv(gaps_csv, encoding="utf-8-sig")["weight"].tolist() == [2.0]
     assert h3.int_to_str(h3.str_to_int(FAR)) in cells_csv.read_text(encoding="utf-8-sig")
     assert json.loads(gaps.read_text())["features"][0]["properties"]["weight"] == 2.0
     sites, plot = tmp_path / "sites.geojson", tmp_path / "curve.svg"
-    result = runner.invoke(analyze, ["siting", "--city", CITY, "--window", "12:00-13:00",
-                                     "--p", "1", "--out", str(sites), "--plot", str(plot)])
+    result = runner.invoke(
+        analyze,
+        [
+            "siting",
+            "--city",
+            CITY,
+            "--window",
+            "12:00-13:00",
+            "--p",
+            "1",
+            "--out",
+            str(sites),
+            "--plot",
+            str(plot),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "33.3% -> 100.0%" in result.output
+    assert "Proven optimal" in result.output
     assert "<svg" in plot.read_text()
     result = runner.invoke(analyze, ["siting", "--city", CITY, "--p", "5", "--no-from-cells"])
     assert result.exit_code != 0 and "no candidate sites" in result.output
@@ -206,11 +258,13 @@ def test_cli_errors_are_clear(runner: FlaskCliRunner, tmp_path: Path) -> None:
     assert result.exit_code != 0 and "--city or --dataset" in result.output
 
 
-def test_shanghai_end_to_end(runner: FlaskCliRunner, client: FlaskClient, db: Session,
-                             shared_data: Path, tmp_path: Path) -> None:
+def test_shanghai_end_to_end(
+    runner: FlaskCliRunner, client: FlaskClient, db: Session, shared_data: Path, tmp_path: Path
+) -> None:
     folder = shared_data / "shanghai-orders-2016"
-    result = runner.invoke(import_activity, [str(folder), "--city", CITY,
-                                     "--dataset", "shanghai-2016"])
+    result = runner.invoke(
+        import_activity, [str(folder), "--city", CITY, "--dataset", "shanghai-2016"]
+    )
     assert result.exit_code == 0, result.output
     meta = activity.get_dataset(db, "shanghai-2016")
     assert meta["points"] > 16_000 and meta["source_crs"] == "gcj02"
@@ -218,21 +272,39 @@ def test_shanghai_end_to_end(runner: FlaskCliRunner, client: FlaskClient, db: Se
     depots = pd.read_csv(folder / "new_1.csv").head(10)
     from geo.places.crs import to_wgs84_arrays
 
-    d_lon, d_lat = to_wgs84_arrays(depots["Lng"].to_numpy(), depots["Lat"].to_numpy(),
-                                   crs="gcj02")
+    d_lon, d_lat = to_wgs84_arrays(depots["Lng"].to_numpy(), depots["Lat"].to_numpy(), crs="gcj02")
     for x, y, name in zip(d_lon, d_lat, depots["Site_id"], strict=True):
         add_place(db, float(x), float(y), name=f"depot {name}", city=CITY)
     gaps = tmp_path / "gaps.geojson"
-    result = runner.invoke(analyze, ["coverage", "--city", CITY, "--window", "weekday-lunch",
-                                     "--out", str(gaps)])
+    result = runner.invoke(
+        analyze, ["coverage", "--city", CITY, "--window", "weekday-lunch", "--out", str(gaps)]
+    )
     assert result.exit_code == 0, result.output
     assert "浦东新区" in result.output
     assert json.loads(gaps.read_text())["features"]
     sites, plot = tmp_path / "sites.csv", tmp_path / "curve.png"
-    result = runner.invoke(analyze, [
-        "siting", "--city", CITY, "--window", "weekday-lunch", "--p", "10",
-        "--candidates", str(folder / "new_3.csv"), "--candidates", str(folder / "new_1.csv"),
-        "--candidates-crs", "gcj02", "--csv", str(sites), "--plot", str(plot)])
+    result = runner.invoke(
+        analyze,
+        [
+            "siting",
+            "--city",
+            CITY,
+            "--window",
+            "weekday-lunch",
+            "--p",
+            "10",
+            "--candidates",
+            str(folder / "new_3.csv"),
+            "--candidates",
+            str(folder / "new_1.csv"),
+            "--candidates-crs",
+            "gcj02",
+            "--csv",
+            str(sites),
+            "--plot",
+            str(plot),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "optimal" in result.output
     table = pd.read_csv(sites, encoding="utf-8-sig")
@@ -253,14 +325,21 @@ def test_demo_activity_file_is_reproducible(tmp_path: Path) -> None:
     from geo.service.activity import DEMO_ACTIVITY
 
     out = tmp_path / "again.csv.gz"
-    subprocess.run([sys.executable, str(DEMO_ACTIVITY.parents[2] / "scripts" /
-                                        "make_demo_activity.py"), str(out)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            str(DEMO_ACTIVITY.parents[2] / "scripts" / "make_demo_activity.py"),
+            str(out),
+        ],
+        check=True,
+        capture_output=True,
+    )
     assert out.read_bytes() == DEMO_ACTIVITY.read_bytes()
 
 
-def test_demo_activity_loads_as_demo_and_shows_gaps(runner: FlaskCliRunner, client: FlaskClient,
-                                                     db: Session) -> None:
+def test_demo_activity_loads_as_demo_and_shows_gaps(
+    runner: FlaskCliRunner, client: FlaskClient, db: Session
+) -> None:
     from web.commands.activity import DEMO_DATASET, load_demo_activity
 
     result = runner.invoke(load_demo_activity, [])
@@ -273,3 +352,21 @@ def test_demo_activity_loads_as_demo_and_shows_gaps(runner: FlaskCliRunner, clie
     assert page.status_code == 200
     assert "demo-notice" in html  # the base template's demo banner
     assert "城中区" in html
+
+
+def test_proof_in_words(app: Flask) -> None:
+    from web.planner_words import percent, proof_in_words
+
+    with app.test_request_context("/", headers={"Accept-Language": "en"}):
+        unproven = proof_in_words({"status": "time limit", "mip_gap": None})
+        assert unproven.startswith("Not proven")
+        near = proof_in_words({"status": "time limit", "mip_gap": 0.0031, "bound_share": 0.8123})
+        assert near == (
+            "Within 0.3 % of the best possible: no plan covers more than 81.2 % of activity."
+        )
+        assert proof_in_words({"status": "optimal", "mip_gap": 0.0}).startswith("Proven optimal")
+    with app.test_request_context("/"):  # Chinese by default
+        near = proof_in_words({"status": "time limit", "mip_gap": 0.0031, "bound_share": 0.8123})
+        assert near.startswith("与最优方案相差不超过 0.3 %")
+    assert percent(0.00004) == "< 0.01 %" and percent(0.00042) == "0.04 %"
+    assert percent(0.0123) == "1.2 %"

@@ -24,8 +24,14 @@ from web.planner_curves import curve_image, plot_curve
 LON, LAT = 121.47, 31.23
 
 
-def brute_force(cover: np.ndarray, weight: np.ndarray, *, p: int | None = None,
-                budget: float | None = None, cost: np.ndarray | None = None) -> float:
+def brute_force(
+    cover: np.ndarray,
+    weight: np.ndarray,
+    *,
+    p: int | None = None,
+    budget: float | None = None,
+    cost: np.ndarray | None = None,
+) -> float:
     """Best covered weight over every subset (tiny instances only)."""
     m = cover.shape[1]
     cost = np.ones(m) if cost is None else cost
@@ -56,7 +62,12 @@ def test_exact_equals_brute_force_with_p(seed: int) -> None:
     solution = choose_sites_from_matrix(sparse.csr_matrix(cover), weight, p=p)
     exact = solution.exact
     assert exact.status == "optimal"
-    assert exact.objective == pytest.approx(brute_force(cover, weight, p=p))
+    best = brute_force(cover, weight, p=p)
+    assert exact.objective == pytest.approx(best)
+    # The proof: the reported bound is never below the true optimum, and is met.
+    assert exact.bound >= best - 1e-9
+    assert exact.bound == pytest.approx(best)
+    assert exact.mip_gap == 0.0
     assert len(exact.order) <= p
     # The reported objective is what the chosen sites really cover.
     assert covered_by(cover, weight, exact.order) == pytest.approx(exact.objective)
@@ -65,7 +76,8 @@ def test_exact_equals_brute_force_with_p(seed: int) -> None:
     assert np.all(np.diff(exact.gains) <= 1e-9)
     assert solution.greedy.objective <= exact.objective + 1e-9
     assert covered_by(cover, weight, solution.greedy.order) == pytest.approx(
-        solution.greedy.objective)
+        solution.greedy.objective
+    )
 
 
 @pytest.mark.parametrize("seed", range(15))
@@ -78,9 +90,66 @@ def test_exact_equals_brute_force_with_budget(seed: int) -> None:
     budget = float(rng.integers(int(cost.min()), int(cost.sum()) + 1))
     solution = choose_sites_from_matrix(cover, weight, budget=budget, cost=cost)
     assert solution.exact.objective == pytest.approx(
-        brute_force(cover, weight, budget=budget, cost=cost))
+        brute_force(cover, weight, budget=budget, cost=cost)
+    )
     assert solution.exact.cost <= budget + 1e-9
     assert solution.greedy.cost <= budget + 1e-9
+
+
+def dense_instance(n: int, m: int, *, seed: int) -> tuple[sparse.csr_matrix, np.ndarray]:
+    """Clustered demand and candidates, about 15 candidates per demand row at 1 km."""
+    rng = np.random.default_rng(seed)
+    side = np.sqrt(m * np.pi * 1.0 / 15)  # km: m candidates, 15 within 1 km of a point
+    hubs = rng.uniform(0, side, (8, 2))
+    demand = hubs[rng.integers(0, 8, n)] + rng.normal(0, side / 6, (n, 2))
+    weight = rng.poisson(8, n).astype(float) + 1
+    near = demand[rng.choice(n, m // 2, p=weight / weight.sum())] + rng.normal(0, 0.1, (m // 2, 2))
+    candidates = np.vstack([near, rng.uniform(0, side, (m - m // 2, 2))])
+    return cover_matrix(demand * 1000, candidates * 1000, radius_m=1000.0), weight
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_bound_holds_and_is_met_on_dense_instances(seed: int) -> None:
+    # Dense reach (many candidates per row) is where the LP relaxation is
+    # fractional; the answer must still be proven, and its bound must hold
+    # against a second, independent run of HiGHS on the full model.
+    cover, weight = dense_instance(600, 120, seed=seed)
+    assert cover.nnz / cover.shape[0] > 8
+    exact = choose_sites_from_matrix(cover, weight, p=6).exact
+    assert exact.status == "optimal" and exact.mip_gap == 0.0
+    assert exact.bound >= exact.objective - 1e-9
+    assert covered_by(cover.toarray(), weight, exact.order) == pytest.approx(exact.objective)
+    spopt_like = _plain_highs(cover.toarray(), weight, p=6)
+    assert exact.objective == pytest.approx(spopt_like)
+    assert exact.bound >= spopt_like - 1e-6
+
+
+def _plain_highs(cover: np.ndarray, weight: np.ndarray, *, p: int) -> float:
+    """The textbook model (one y per row, no reduction) through scipy's HiGHS."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    n, m = cover.shape
+    objective = np.concatenate([np.zeros(m), -weight])
+    rows = np.hstack([-cover.astype(float), np.eye(n)])
+    limit = np.concatenate([np.ones(m), np.zeros(n)])[None, :]
+    result = milp(
+        objective,
+        integrality=np.concatenate([np.ones(m), np.zeros(n)]),
+        bounds=Bounds(0, 1),
+        constraints=[LinearConstraint(rows, -np.inf, 0), LinearConstraint(limit, -np.inf, p)],
+    )
+    assert result.status == 0
+    return float(-result.fun)
+
+
+def test_no_time_means_no_proof() -> None:
+    # With no time left for the LP, the greedy answer comes back unproven
+    # (an infinite gap), never labelled optimal.
+    cover, weight = dense_instance(3000, 400, seed=7)
+    exact = choose_sites_from_matrix(cover, weight, p=20, time_limit_s=0.0).exact
+    assert exact.status == "time limit"
+    assert exact.mip_gap == float("inf")
+    assert exact.objective > 0
 
 
 def test_a_hand_solved_instance() -> None:
@@ -105,8 +174,9 @@ def test_same_objective_as_spopt_mclp() -> None:
     demand = rng.uniform(0, 8000, (400, 2))
     candidates = rng.uniform(0, 8000, (80, 2))
     weight = rng.integers(1, 20, len(demand)).astype(float)
-    distance = np.hypot(demand[:, None, 0] - candidates[None, :, 0],
-                        demand[:, None, 1] - candidates[None, :, 1])
+    distance = np.hypot(
+        demand[:, None, 0] - candidates[None, :, 0], demand[:, None, 1] - candidates[None, :, 1]
+    )
     with warnings.catch_warnings():
         # PuLP 3.3 warns about its own 4.0 API inside spopt; not our code.
         warnings.simplefilter("ignore", DeprecationWarning)
@@ -120,14 +190,17 @@ def test_same_objective_as_spopt_mclp() -> None:
     assert np.array_equal(cover.toarray(), distance <= 800)
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"p": 4}, "larger than the number of candidate sites"),
-    ({"p": 0}, "at least 1"),
-    ({"p": 1, "budget": 5.0}, "either p"),
-    ({}, "either p"),
-    ({"budget": 0.5, "cost": 1.0}, "below the cheapest"),
-    ({"budget": 5.0, "cost": [1.0, -1.0, 1.0]}, "positive"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"p": 4}, "larger than the number of candidate sites"),
+        ({"p": 0}, "at least 1"),
+        ({"p": 1, "budget": 5.0}, "either p"),
+        ({}, "either p"),
+        ({"budget": 0.5, "cost": 1.0}, "below the cheapest"),
+        ({"budget": 5.0, "cost": [1.0, -1.0, 1.0]}, "positive"),
+    ],
+)
 def test_bad_siting_requests(kwargs: dict[str, object], message: str) -> None:
     cover = np.eye(3, dtype=bool)
     with pytest.raises(InvalidInput, match=message):
@@ -198,8 +271,9 @@ def test_only_useful_sites_are_returned() -> None:
 
 
 def test_geodataframe_adapter_validates_crs() -> None:
-    demand = gpd.GeoDataFrame({"weight": [1.0, 2.0]}, crs=4326,
-                              geometry=gpd.points_from_xy([LON, LON + 0.01], [LAT, LAT]))
+    demand = gpd.GeoDataFrame(
+        {"weight": [1.0, 2.0]}, crs=4326, geometry=gpd.points_from_xy([LON, LON + 0.01], [LAT, LAT])
+    )
     candidates = gpd.GeoDataFrame(geometry=gpd.points_from_xy([LON], [LAT]), crs=4326)
     solution = choose_sites(demand, candidates, radius_m=500, p=1)
     assert solution.exact.objective == 1.0  # the second point is ~950 m east

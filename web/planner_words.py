@@ -1,0 +1,46 @@
+"""The solver's proof in words, for the planner page, the CLI and the report."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from flask import has_request_context
+from flask_babel import gettext
+
+
+def _(message: str, **values: Any) -> str:
+    """Translate for a page; the command line (no request) speaks English, as its other output."""
+    if has_request_context():
+        return str(gettext(message, **values))
+    return message % values if values else message
+
+
+def percent(gap: float) -> str:
+    """Return a relative gap as a short percentage ("0.3 %", "0.04 %", "< 0.01 %")."""
+    value = 100 * gap
+    if value < 0.01:
+        return "< 0.01 %"
+    if value < 0.1:
+        return f"{value:.2f} %"
+    return f"{value:.1f} %"
+
+
+def proof_in_words(summary: Mapping[str, Any]) -> str:
+    """Say how close the plan is proven to be to the best possible one.
+
+    ``summary`` is :meth:`geo.planning.siting.SitingResult.summary`.
+    """
+    if summary.get("status") == "optimal":
+        return _("Proven optimal: no plan within these limits covers more.")
+    raw = summary.get("mip_gap")
+    gap = float(raw) if raw is not None else math.inf
+    if not math.isfinite(gap):
+        return _("Not proven: the solver found no bound within the time limit.")
+    bound = float(summary.get("bound_share") or 0.0)
+    return _(
+        "Within %(gap)s of the best possible: no plan covers more than %(bound)s of activity.",
+        gap=percent(gap),
+        bound=f"{100 * bound:.1f} %",
+    )
