@@ -37,7 +37,14 @@ from web.templating import label
 # Chips shown first on a phone; the rest sit behind "more".  The four
 # difficulties of the unions' reports (eat, drink, rest, toilet) plus power.
 MAIN_AMENITIES: tuple[str, ...] = (
-    "water", "toilet", "charging", "microwave", "seating", "hot_water", "cooling", "heating",
+    "water",
+    "toilet",
+    "charging",
+    "microwave",
+    "seating",
+    "hot_water",
+    "cooling",
+    "heating",
 )
 NEARBY_K = 10
 EXTENT_TTL_S = 600.0
@@ -109,13 +116,24 @@ def build_map(map_id: str, view: dict[str, Any], *, zoom_control: bool = True) -
     tiles = tile_source()
     if "bbox" in view:
         bbox = view["bbox"]
-        return maps.base_map(tiles=tiles, map_id=map_id, bounds=bbox,
-                             center=((bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2),
-                             kind_labels=kind_labels(), asset_url=static_url,
-                             zoom_control=zoom_control)
-    return maps.base_map(tiles=tiles, map_id=map_id, center=(view["lon"], view["lat"]),
-                         zoom=view["zoom"], kind_labels=kind_labels(), asset_url=static_url,
-                         zoom_control=zoom_control)
+        return maps.base_map(
+            tiles=tiles,
+            map_id=map_id,
+            bounds=bbox,
+            center=((bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2),
+            kind_labels=kind_labels(),
+            asset_url=static_url,
+            zoom_control=zoom_control,
+        )
+    return maps.base_map(
+        tiles=tiles,
+        map_id=map_id,
+        center=(view["lon"], view["lat"]),
+        zoom=view["zoom"],
+        kind_labels=kind_labels(),
+        asset_url=static_url,
+        zoom_control=zoom_control,
+    )
 
 
 class MapCache:
@@ -144,9 +162,9 @@ class MapCache:
         del language
         m = build_map(map_id, {"lon": 113.0, "lat": 34.0, "zoom": 10})
         parts = maps.render_parts(m)
-        return maps.MapParts(css=parts.css, js=parts.js, html=parts.html, script="",
-                             map_name=parts.map_name)
-
+        return maps.MapParts(
+            css=parts.css, js=parts.js, html=parts.html, script="", map_name=parts.map_name
+        )
 
     @staticmethod
     def _place_script(place: tuple[tuple[str, Any], ...], language: str) -> str:
@@ -164,8 +182,9 @@ def map_cache() -> MapCache:
 
 def view_key(view: dict[str, Any]) -> tuple[Any, ...]:
     """A hashable form of a view, for the map cache."""
-    return tuple(sorted((k, tuple(v) if isinstance(v, list | tuple) else v)
-                        for k, v in view.items()))
+    return tuple(
+        sorted((k, tuple(v) if isinstance(v, list | tuple) else v) for k, v in view.items())
+    )
 
 
 def page_parts(map_id: str) -> maps.MapParts:
@@ -206,6 +225,17 @@ def js_strings() -> dict[str, Any]:
         "demo": _("demo"),
         "nearest": _("Nearest places"),
         "kinds": kind_labels(),
+        "tomorrow": _("tomorrow"),
+        # Sunday first: JavaScript's Date.getUTCDay() numbering.
+        "weekdays": [
+            _("Sunday"),
+            _("Monday"),
+            _("Tuesday"),
+            _("Wednesday"),
+            _("Thursday"),
+            _("Friday"),
+            _("Saturday"),
+        ],
     }
 
 
@@ -218,11 +248,17 @@ def boot_context(view: dict[str, Any]) -> dict[str, Any]:
 
 def kinds_info() -> list[dict[str, str]]:
     """Kinds with label and marker colour, for the legend."""
-    return [{"code": k, "label": label(KIND_TERMS, k), "colour": maps.KIND_COLOURS[k]}
-            for k in KINDS]
-
+    return [
+        {"code": k, "label": label(KIND_TERMS, k), "colour": maps.KIND_COLOURS[k]} for k in KINDS
+    ]
 
 
 def place_map(row: dict[str, Any]) -> Any:
-    return maps.places_map([row], tiles=tile_source(), map_id="place", zoom=16,
-                           kind_labels=kind_labels(), asset_url=static_url)
+    return maps.places_map(
+        [row],
+        tiles=tile_source(),
+        map_id="place",
+        zoom=16,
+        kind_labels=kind_labels(),
+        asset_url=static_url,
+    )

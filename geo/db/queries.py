@@ -87,15 +87,42 @@ __all__ = [
 # Columns a member of the public may see (everything but bookkeeping of the
 # import: source, external_id, source_crs, created_at).
 PUBLIC_COLUMNS: tuple[str, ...] = (
-    "id", "kind", "name", "name_en", "status", "address", "province", "city", "district",
-    "adcode", "amenities", "opening_hours", "opening_hours_text", "host_type", "build_mode",
-    "capacity", "phone", "managing_union", "station_no", "six_haves", "last_verified",
-    "is_demo", "updated_at",
+    "id",
+    "kind",
+    "name",
+    "name_en",
+    "status",
+    "address",
+    "province",
+    "city",
+    "district",
+    "adcode",
+    "amenities",
+    "opening_hours",
+    "opening_hours_text",
+    "host_type",
+    "build_mode",
+    "capacity",
+    "phone",
+    "managing_union",
+    "station_no",
+    "six_haves",
+    "last_verified",
+    "is_demo",
+    "updated_at",
 )
 # What a map marker needs: enough for a popup and the nearest list.
 MARKER_COLUMNS: tuple[str, ...] = (
-    "id", "kind", "name", "name_en", "status", "address", "amenities", "opening_hours",
-    "opening_hours_text", "is_demo",
+    "id",
+    "kind",
+    "name",
+    "name_en",
+    "status",
+    "address",
+    "amenities",
+    "opening_hours",
+    "opening_hours_text",
+    "is_demo",
 )
 
 # Sphere vs ellipsoid: the relative difference of the two distances stays
@@ -148,8 +175,14 @@ class PlaceQuery:
     def shape(self) -> Shape:
         """Which filters are present (the cache key of the statements)."""
         hours = 0 if self.open_hours is None else (2 if self.open_hours else 1)
-        return (bool(self.kinds), bool(self.amenities), bool(self.statuses),
-                bool(self.q and self.q.strip()), hours, bool(self.city))
+        return (
+            bool(self.kinds),
+            bool(self.amenities),
+            bool(self.statuses),
+            bool(self.q and self.q.strip()),
+            hours,
+            bool(self.city),
+        )
 
     def params(self) -> dict[str, Any]:
         """Bind-parameter values of this filter."""
@@ -239,8 +272,9 @@ def _execute(session: Session, stmt: Any, params: dict[str, Any]) -> list[dict[s
 
 
 @lru_cache(maxsize=256)
-def _nearest_stmt(shape: Shape, with_radius: bool, columns: tuple[str, ...],
-                  ranked: bool) -> Select[Any]:
+def _nearest_stmt(
+    shape: Shape, with_radius: bool, columns: tuple[str, ...], ranked: bool
+) -> Select[Any]:
     """KNN candidates by the index, ranked on the ellipsoid.
 
     ``ranked``: PostgreSQL also keeps the best ``:k`` and reports, per row,
@@ -392,8 +426,9 @@ def nearest_places(
 
 
 @lru_cache(maxsize=256)
-def _list_stmt(shape: Shape, with_bbox: bool, with_after: bool,
-               columns: tuple[str, ...]) -> Select[Any]:
+def _list_stmt(
+    shape: Shape, with_bbox: bool, with_after: bool, columns: tuple[str, ...]
+) -> Select[Any]:
     stmt = select(*_columns(columns)).where(*_clauses(shape))
     if with_bbox:
         stmt = stmt.where(Place.geom.op("&&")(_envelope()))
@@ -522,7 +557,8 @@ def changes_since(
         params["until"] = until
     if after is not None:
         stmt = stmt.where(
-            tuple_(both.c.updated_at, both.c.id) > tuple_(bindparam("after_t"), bindparam("after_id"))
+            tuple_(both.c.updated_at, both.c.id)
+            > tuple_(bindparam("after_t"), bindparam("after_id"))
         )
         params.update(after_t=after[0], after_id=int(after[1]))
     stmt = stmt.order_by(both.c.updated_at, both.c.id).limit(bindparam("limit"))
@@ -575,16 +611,18 @@ def _cluster_stmt(shape: Shape, columns: tuple[str, ...]) -> Select[Any]:
     # clusters stay put while the map pans.
     cell_x = func.floor(func.ST_X(Place.geom) / bindparam("step_lon", type_=Float))
     cell_y = func.floor(func.ST_Y(Place.geom) / bindparam("step_lat", type_=Float))
+    # One grid across kinds: clusters of different kinds never sit on top of
+    # each other.  A cluster wears the colour of its most common kind.
     grouped = (
         select(
-            Place.kind.label("ckind"),
+            func.mode().within_group(Place.kind).label("ckind"),
             func.count().label("count"),
             func.min(Place.id).label("first_id"),
             func.avg(func.ST_X(Place.geom)).label("clon"),
             func.avg(func.ST_Y(Place.geom)).label("clat"),
         )
         .where(*_clauses(shape), Place.geom.op("&&")(_envelope()))
-        .group_by(Place.kind, cell_x, cell_y)
+        .group_by(cell_x, cell_y)
         .cte("cells")
     )
     table = Place.__table__
@@ -612,11 +650,11 @@ def cluster_places(
     cell_px: int = 64,
     columns: Sequence[str] = MARKER_COLUMNS,
 ) -> list[dict[str, Any]]:
-    """Group the places in a bounding box into screen-sized grid cells, per kind.
+    """Group the places in a bounding box into screen-sized grid cells, all kinds together.
 
     Server-side clustering keeps a whole-country view light: the browser gets
-    at most one feature per kind and cell of ``cell_px`` screen pixels instead
-    of 110,000 markers.
+    at most one feature per cell of ``cell_px`` screen pixels instead of
+    110,000 markers, and bubbles of different kinds never overlap.
 
     Parameters
     ----------
@@ -636,14 +674,18 @@ def cluster_places(
     Returns
     -------
     list of dict
-        One dict per non-empty cell and kind: ``kind``, ``count``, ``lon``,
+        One dict per non-empty cell: ``kind`` (the most common one), ``count``, ``lon``,
         ``lat`` (WGS-84 mean of the members) and, when ``count == 1``, the
         place's ``columns`` (``id`` is None for clusters).
     """
     step_lon = grid_cell_deg(zoom, cell_px=cell_px)
     mid_lat = (bbox[1] + bbox[3]) / 2.0
-    params = {**where.params(), **_bbox_params(bbox), "step_lon": step_lon,
-              "step_lat": step_lon * math.cos(math.radians(mid_lat))}
+    params = {
+        **where.params(),
+        **_bbox_params(bbox),
+        "step_lon": step_lon,
+        "step_lat": step_lon * math.cos(math.radians(mid_lat)),
+    }
     return _execute(session, _cluster_stmt(where.shape(), tuple(columns)), params)
 
 
@@ -665,8 +707,10 @@ def place_extent(
     """Return ``(min_lon, min_lat, max_lon, max_lat)`` WGS-84 of the matching places, or None."""
     box = func.ST_Extent(Place.geom)
     stmt = select(
-        func.ST_XMin(box).label("a"), func.ST_YMin(box).label("b"),
-        func.ST_XMax(box).label("c"), func.ST_YMax(box).label("d"),
+        func.ST_XMin(box).label("a"),
+        func.ST_YMin(box).label("b"),
+        func.ST_XMax(box).label("c"),
+        func.ST_YMax(box).label("d"),
     ).where(*_clauses(where.shape()))
     row = _execute(session, stmt, where.params())[0]
     if row["a"] is None:

@@ -38,7 +38,8 @@ def wait_until(page: Any, expression: str, arg: Any = None) -> None:
 def shown_ids(page: Any) -> set[int]:
     """Ids of the single-place markers drawn on the map (SVG paths)."""
     classes = page.eval_on_selector_all(
-        "path.yitu-place", "nodes => nodes.map(n => n.getAttribute('class'))")
+        ".yitu-place", "nodes => nodes.map(n => n.getAttribute('class'))"
+    )
     return {int(m.group(1)) for c in classes for m in [re.search(r"yitu-place-(\d+)", c)] if m}
 
 
@@ -73,11 +74,13 @@ def test_amenity_filter_and_kind_layers_change_what_is_shown(
     wait_ready(page)
     assert shown_ids(page) == set(places.grid)
 
-    with page.expect_response(lambda r: "/api/v1/places/clusters" in r.url
-                              and "amenity=toilet" in r.url):
+    with page.expect_response(
+        lambda r: "/api/v1/places/clusters" in r.url and "amenity=toilet" in r.url
+    ):
         page.locator("label.chip", has=page.locator("input[value='toilet']")).click()
-    wait_until(page, "n => document.querySelectorAll('path.yitu-place').length === n",
-               len(places.with_toilet))
+    wait_until(
+        page, "n => document.querySelectorAll('.yitu-place').length === n", len(places.with_toilet)
+    )
     assert shown_ids(page) == set(places.with_toilet)
     assert "amenity=toilet" in page.url  # the view can be shared
     screenshot(page, "finder-phone-filter-toilet")
@@ -86,8 +89,7 @@ def test_amenity_filter_and_kind_layers_change_what_is_shown(
     page.locator(".leaflet-control-layers").hover()
     page.locator(".leaflet-control-layers-overlays label", has_text="职工书屋").click()
     expected = set(places.with_toilet) - set(places.nooks)
-    wait_until(page, "n => document.querySelectorAll('path.yitu-place').length === n",
-               len(expected))
+    wait_until(page, "n => document.querySelectorAll('.yitu-place').length === n", len(expected))
     assert shown_ids(page) == expected
     assert_clean(audit)
 
@@ -106,9 +108,8 @@ def _click_marker(page: Any, place_id: int) -> str:
     # a move reloads the markers, so wait for that before clicking.
     loads = int(page.get_attribute("#finder", "data-loads") or 0)
     if page.evaluate(PAN_TO, place_id):
-        wait_until(page, "n => Number(document.getElementById('finder').dataset.loads) > n",
-                   loads)
-    page.locator(f"path.yitu-place-{place_id}").click()
+        wait_until(page, "n => Number(document.getElementById('finder').dataset.loads) > n", loads)
+    page.locator(f".yitu-place-{place_id}").click()
     popup = page.locator(".leaflet-popup-content")
     popup.wait_for(timeout=TIMEOUT_MS)
     text = popup.inner_text()
@@ -128,7 +129,7 @@ def test_marker_popups_and_tooltips_are_escaped(
     for name, place_id in places.hostile.items():
         text = _click_marker(page, place_id)
         assert name in text  # shown as text, exactly as stored
-    page.locator(f"path.yitu-place-{places.hostile[HOSTILE_NAMES[1]]}").hover()
+    page.locator(f".yitu-place-{places.hostile[HOSTILE_NAMES[1]]}").hover()
     tooltip = page.get_by_role("tooltip", name=HOSTILE_NAMES[1], exact=True)
     tooltip.wait_for(timeout=TIMEOUT_MS)
     assert tooltip.inner_text() == HOSTILE_NAMES[1]
@@ -167,19 +168,25 @@ def test_list_shows_the_nearest_place_first(
     make_page: Any, live_server: LiveServer, places: Places
 ) -> None:
     lon, lat = places.trap_origin
-    page, audit = make_page(geolocation={"longitude": lon, "latitude": lat},
-                            permissions=["geolocation"])
+    page, audit = make_page(
+        geolocation={"longitude": lon, "latitude": lat}, permissions=["geolocation"]
+    )
     page.goto(live_server.url + VIEW)
     wait_ready(page)
-    with page.expect_response(lambda r: "/api/v1/places/nearest" in r.url
-                              and f"lon={lon:.6f}" in r.url):
+    with page.expect_response(
+        lambda r: "/api/v1/places/nearest" in r.url and f"lon={lon:.6f}" in r.url
+    ):
         page.locator("#locate").click()
     first = page.locator("#nearby-list li.nearby-item").first
     first.wait_for(timeout=TIMEOUT_MS)
     # Near 34 N the east place (923 m) is nearer than the north one (998 m),
     # though a degree-based KNN would rank them the other way round.
-    ids = [int(i) for i in page.eval_on_selector_all(
-        "#nearby-list li.nearby-item", "ns => ns.map(n => n.dataset.id)")]
+    ids = [
+        int(i)
+        for i in page.eval_on_selector_all(
+            "#nearby-list li.nearby-item", "ns => ns.map(n => n.dataset.id)"
+        )
+    ]
     assert ids[:2] == [places.east, places.north]
     text = first.inner_text()
     assert "东边 923 米" in text
@@ -247,7 +254,7 @@ def test_embed_inside_an_iframe_of_another_origin(
     page.goto(partner_site.url + "/")
     frame = page.frame_locator("iframe#yitu")
     frame.locator("body[data-ready='1']").wait_for(timeout=TIMEOUT_MS)
-    count = frame.locator("path.yitu-place, .yitu-cluster").count()
+    count = frame.locator(".yitu-place, .yitu-cluster").count()
     assert count > 0
     assert frame.locator(".topbar").count() == 0
     inner = next(f for f in page.frames if f.url.startswith(live_server.url))
@@ -256,11 +263,11 @@ def test_embed_inside_an_iframe_of_another_origin(
     assert_clean(audit)
 
 
-@pytest.mark.parametrize("view", [VIEW, "/?bbox=113.640,34.740,113.680,34.780",
-                                  "/?bbox=113.2,34.5,114.1,35.0&amenity=water"])
-def test_first_view_is_asked_for_once(
-    make_page: Any, live_server: LiveServer, view: str
-) -> None:
+@pytest.mark.parametrize(
+    "view",
+    [VIEW, "/?bbox=113.640,34.740,113.680,34.780", "/?bbox=113.2,34.5,114.1,35.0&amenity=water"],
+)
+def test_first_view_is_asked_for_once(make_page: Any, live_server: LiveServer, view: str) -> None:
     # finder-boot.js asks for the first view before Leaflet runs; finder.js
     # must find that answer usable (same zoom, filters, a box containing its
     # own) rather than asking again.

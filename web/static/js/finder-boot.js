@@ -115,4 +115,14 @@
     prefetch.nearest = get(root.dataset.nearestUrl + "?" + near.toString());
   }
   window.yituPrefetch = prefetch;
+
+  // On a weak signal Leaflet and finder.js arrive seconds after the button is
+  // shown: keep a tap on "locate me" made meanwhile (finder.js acts on it).
+  var locate = document.getElementById("locate");
+  if (locate) {
+    locate.addEventListener("click", function early() {
+      locate.removeEventListener("click", early);
+      if (!window.yituFinderReady) { window.yituEarlyLocate = true; locate.classList.add("busy"); }
+    });
+  }
 })();

@@ -145,18 +145,23 @@
     return node;
   }
   function shortTime(iso) {
-    // "2025-01-31T09:00:00+08:00" -> "09:00" today, "31/01 09:00" otherwise
+    // "2025-01-31T09:00:00+08:00" -> "09:00" today, "明天 09:00" tomorrow, else
+    // the weekday: a rider plans by days, not by dates.  Days are China's (UTC+8).
     var m = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d)/.exec(iso || "");
     if (!m) { return iso; }
-    var today = new Date(Date.now() + 8 * 3600 * 1000).toISOString().slice(0, 10);
-    return (m[1] + "-" + m[2] + "-" + m[3]) === today ? m[4] + ":" + m[5]
-      : m[2] + "-" + m[3] + " " + m[4] + ":" + m[5];
+    var clock = m[4] + ":" + m[5];
+    var day = Date.UTC(+m[1], +m[2] - 1, +m[3]);
+    var now = new Date(Date.now() + 8 * 3600 * 1000);
+    var today = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
+    var ahead = Math.round((day - today) / 86400000);
+    if (ahead <= 0) { return clock; }
+    if (ahead === 1) { return strings.tomorrow + " " + clock; }
+    return strings.weekdays[new Date(day).getUTCDay()] + " " + clock;
   }
 
   /* ---------- markers ---------- */
-  // SVG rather than the map's canvas: a view holds at most a few hundred
-  // features (clusters), and SVG paths can be found, clicked and inspected.
-  var svgRenderer = L.svg({ padding: 0.5 });
+  // DOM markers: a view holds at most a few hundred features (clusters), and
+  // each is a named, focusable 44 px button.
   function popupFor(p) {
     var box = el("div", "yitu-popup");
     box.appendChild(el("strong", null, p.name));
@@ -172,11 +177,21 @@
     return box;
   }
   function clusterIcon(count, kind) {
-    var size = Math.round(30 + Math.min(26, Math.log(count) * 5));
+    // >= 44 px (a thumb); dark figures on white with the kind's colour as a
+    // ring: readable (contrast > 4.5:1) whatever the kind's colour.
+    var size = Math.round(44 + Math.min(16, Math.log(count) * 3));
     var node = el("div", "yitu-cluster", count > 9999 ? Math.round(count / 1000) + "k" : count);
     node.style.width = node.style.height = size + "px";   // CSSOM: allowed by the CSP
-    node.style.background = colours[kind] || "#495057";
+    node.style.borderColor = colours[kind] || "#495057";
     return L.divIcon({ html: node, className: "", iconSize: [size, size] });
+  }
+  function named(marker, name) {
+    // Leaflet names img icons by `alt`; a divIcon needs its own label.
+    marker.on("add", function () {
+      var node = marker.getElement();
+      if (node) { node.setAttribute("aria-label", name); }
+    });
+    return marker;
   }
   function drawFeature(f) {
     var p = f.properties;
@@ -184,24 +199,58 @@
     if (!layer) { return; }
     var at = latLng(f.geometry.coordinates);
     if (p.cluster) {
-      var marker = L.marker(at, {
+      var marker = named(L.marker(at, {
         icon: clusterIcon(p.count, p.kind), keyboard: true,
-        title: fill(strings.zoom_in, { n: p.count }), alt: fill(strings.places_here, { n: p.count })
-      });
+        title: fill(strings.zoom_in, { n: p.count })
+      }), fill(strings.zoom_in, { n: p.count }));
       marker.on("click", function () {
         map.setView(at, Math.min(map.getZoom() + 2, map.getMaxZoom()));
       });
       marker.addTo(layer);
       return;
     }
-    var dot = L.circleMarker(at, {
-      renderer: svgRenderer, radius: 9, color: "#fff", weight: 2, fillColor: colours[p.kind] || "#495057",
-      fillOpacity: 0.95, className: "yitu-place yitu-place-" + p.id
+    // A 44 px target around a 22 px dot (WCAG 2.5.8 asks 24, a gloved thumb more).
+    var pin = el("span", "pin");
+    pin.style.background = colours[p.kind] || "#495057";
+    var dot = named(L.marker(at, {
+      icon: L.divIcon({ html: pin, className: "yitu-place yitu-place-" + p.id, iconSize: [44, 44] }),
+      keyboard: true, riseOnHover: true
+    }), p.name + " · " + kindLabel(p.kind));
+    // Pan the popup clear of the zoom buttons (top left) and the locate button.
+    dot.bindPopup(function () { return popupFor(p); }, {
+      maxWidth: 280, autoPanPaddingTopLeft: L.point(64, 16), autoPanPaddingBottomRight: L.point(16, 64)
     });
-    dot.bindPopup(function () { return popupFor(p); }, { maxWidth: 280 });
     dot.bindTooltip(function () { return el("span", null, p.name); });
     dot.feature = f;
     dot.addTo(layer);
+  }
+
+  // Server cells are a grid, so two bubbles in neighbouring cells can still
+  // touch on screen.  Fold each feature that would overlap a bigger one into
+  // it (largest first): no bubble hides another, and a tap always lands on
+  // one.  Sizes follow clusterIcon (44 px for a single place).
+  function bubble(count) { return count > 1 ? Math.round(44 + Math.min(16, Math.log(count) * 3)) : 44; }
+  function apart(features) {
+    var kept = [];
+    features.slice().sort(function (a, b) {
+      return (b.properties.count || 1) - (a.properties.count || 1);
+    }).forEach(function (f) {
+      var pt = map.latLngToContainerPoint(latLng(f.geometry.coordinates));
+      var n = f.properties.count || 1;
+      for (var i = 0; i < kept.length; i += 1) {
+        var k = kept[i];
+        if (pt.distanceTo(k.pt) < (bubble(n) + bubble(k.count)) / 2) {
+          k.count += n;
+          return;
+        }
+      }
+      kept.push({ f: f, pt: pt, count: n });
+    });
+    return kept.map(function (k) {
+      if (k.count === (k.f.properties.count || 1)) { return k.f; }
+      var props = { cluster: true, count: k.count, kind: k.f.properties.kind };
+      return { type: "Feature", geometry: k.f.geometry, properties: props };
+    });
   }
 
   /* ---------- loading ---------- */
@@ -227,7 +276,19 @@
     }
   }
 
+  // A popup's auto-pan moves the map; reloading then would remove the marker
+  // and close the popup it just opened.  While a popup is open the markers
+  // stay, and are reloaded when it closes.
+  var popupOpen = false;
+  var markersStale = false;
+  map.on("popupopen", function () { popupOpen = true; });
+  map.on("popupclose", function () {
+    popupOpen = false;
+    if (markersStale) { markersStale = false; loadMarkers(); }
+  });
+
   function loadMarkers() {
+    if (popupOpen) { markersStale = true; return Promise.resolve(); }
     Object.keys(registry.layers).forEach(function (k) { registry.layers[k].clearLayers(); });
     if (noKindVisible()) { markReady("map"); return Promise.resolve(); }
     var p = filterParams();
@@ -243,8 +304,9 @@
       : fetchJson("markers", url);
     return answer
       .then(function (body) {
+        if (popupOpen) { markersStale = true; return; }
         Object.keys(registry.layers).forEach(function (k) { registry.layers[k].clearLayers(); });
-        body.features.forEach(drawFeature);
+        apart(body.features).forEach(drawFeature);
         note(body.features.length ? "" : strings.no_places);
         root.dataset.markers = String(body.features.length);
         // A counter of rendered views: lets tests and benchmarks wait for a reload.
@@ -281,10 +343,7 @@
     }
     li.appendChild(stateNode(p));
     if (p.address) { li.appendChild(el("div", "meta", p.address)); }
-    li.addEventListener("click", function (e) {
-      if (e.target.closest("a")) { return; }
-      map.setView(latLng(f.geometry.coordinates), Math.max(map.getZoom(), 16));
-    });
+    // The whole card is the link (CSS stretches it): one big target.
     return li;
   }
   function showList(features, emptyText) {
@@ -292,6 +351,20 @@
     list.textContent = "";
     if (!features.length) { list.appendChild(el("li", "empty", emptyText)); }
     features.forEach(function (f) { list.appendChild(listItem(f)); });
+  }
+
+  // The map follows the list: when the nearest result is out of view (filters
+  // left nothing here), move so that it and the origin are both shown.  Such a
+  // move reloads the markers only, not the list it came from.
+  var followingList = false;
+  function followList(features, origin) {
+    if (!features.length || isEmbed) { return; }
+    var first = latLng(features[0].geometry.coordinates);
+    if (map.getBounds().contains(first)) { return; }
+    var box = L.latLngBounds([first, first]);
+    if (origin) { box.extend(latLng(origin)); }
+    followingList = true;
+    map.fitBounds(box.pad(0.25), { maxZoom: Math.max(map.getZoom(), 15), animate: false });
   }
 
   function loadList() {
@@ -303,7 +376,11 @@
       listTitle.textContent = strings.search_results;
       listOrigin.textContent = "";
       return fetchJson("list", root.dataset.searchUrl + "?" + p.toString())
-        .then(function (body) { showList(body.features, strings.no_results); markReady("list"); })
+        .then(function (body) {
+          showList(body.features, strings.no_results);
+          followList(body.features, null);
+          markReady("list");
+        })
         .catch(function (err) { if (err.name !== "AbortError") { showList([], strings.load_failed); } });
     }
     var origin = userPosition;
@@ -328,7 +405,11 @@
     var answer = early ? early.then(function (body) { return body || fetchJson("list", url); })
       : fetchJson("list", url);
     return answer
-      .then(function (body) { showList(body.features, strings.no_places); markReady("list"); })
+      .then(function (body) {
+        showList(body.features, strings.no_places);
+        followList(body.features, origin);
+        markReady("list");
+      })
       .catch(function (err) { if (err.name !== "AbortError") { showList([], strings.load_failed); } });
   }
 
@@ -360,7 +441,8 @@
     clearTimeout(timer);
     timer = setTimeout(function () {
       loadMarkers();
-      if (!userPosition && !searchQuery) { loadList(); }
+      if (!userPosition && !searchQuery && !followingList) { loadList(); }
+      followingList = false;
       remember();
     }, 200);
   });
@@ -393,11 +475,26 @@
 
   var you = null;
   var locate = document.getElementById("locate");
+  var keepView = false;  // a shared link's view is kept when locating by itself
+  function startLocate() {
+    if (locate) { locate.classList.add("busy"); }
+    map.locate({ setView: false, enableHighAccuracy: true, timeout: 10000, maximumAge: 60000 });
+  }
   if (locate) {
-    locate.addEventListener("click", function () {
-      locate.classList.add("busy");
-      map.locate({ setView: false, enableHighAccuracy: true, timeout: 10000, maximumAge: 60000 });
-    });
+    locate.addEventListener("click", function () { keepView = false; startLocate(); });
+  }
+  if (window.yituEarlyLocate) {
+    // Tapped before this script arrived (finder-boot.js kept the tap).
+    window.yituEarlyLocate = false;
+    startLocate();
+  } else if (!isEmbed && navigator.permissions && navigator.permissions.query) {
+    // Permission already granted: use the position at once, no tap needed.
+    navigator.permissions.query({ name: "geolocation" }).then(function (status) {
+      if (status.state === "granted") {
+        keepView = /[?&]lon=/.test(window.location.search);
+        startLocate();
+      }
+    }).catch(function () { /* no Permissions API for geolocation: wait for a tap */ });
   }
   map.on("locationfound", function (e) {
     if (locate) { locate.classList.remove("busy"); }
@@ -410,7 +507,7 @@
       title: strings.you_are_here, keyboard: false, interactive: false
     }).addTo(map);
     searchQuery = "";
-    map.setView(at, Math.max(map.getZoom(), 15));
+    if (!keepView) { map.setView(at, Math.max(map.getZoom(), 15)); }
     loadList();
   });
   map.on("locationerror", function () {
@@ -435,6 +532,7 @@
     });
   }
 
+  window.yituFinderReady = true;
   loadMarkers();
   loadList();
 })();
