@@ -3,7 +3,9 @@
 
 run:
 	bash scripts/setup.sh app
-	YITU_SESSION_COOKIE_SECURE=false .venv/bin/yitu serve --host 127.0.0.1 --port 5000
+	YITU_SESSION_COOKIE_SECURE=false \
+	YITU_RATELIMIT_STORAGE_URI=$${YITU_RATELIMIT_STORAGE_URI:-redis://127.0.0.1:6379/0} \
+	.venv/bin/yitu serve --host 127.0.0.1 --port 5000
 
 test:
 	bash scripts/setup.sh test

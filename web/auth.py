@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import wraps
@@ -53,8 +54,10 @@ from geo.db.audit import record as audit
 from geo.errors import InvalidInput
 from geo.places.timezone import TZ_NAME
 from web import private_db
+from web.errors import RETRY_AFTER_S, problem
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
+log = logging.getLogger(__name__)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -349,6 +352,33 @@ def _account_key() -> str:
     return "account:" + (request.form.get("username") or "").strip().lower()[:40]
 
 
+LIMITER_DOWN = (
+    "登录暂时关闭：登录限流计数存储（Redis）无法连接，为防止密码猜测，暂停登录。"
+    " Login is closed: the rate limiter's store (Redis) cannot be reached, and without it "
+    "password guessing could not be limited. Try again shortly."
+)
+
+
+def closed_without_limiter(limiter: Limiter, view: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap the login view: a POST while the limiter's store is unreachable gets 503.
+
+    Failing open here would let anyone guess passwords at full speed for as
+    long as Redis is away, so login attempts fail closed, with a message that
+    says why; everything else keeps working without the limiter.
+    """
+
+    @wraps(view)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        if request.method == "POST" and not limiter.storage.check():
+            log.warning("login refused: the rate limiter's store is unreachable")
+            response = problem(503, "Service unavailable", LIMITER_DOWN)
+            response.headers["Retry-After"] = str(RETRY_AFTER_S)
+            return response
+        return view(*args, **kwargs)
+
+    return guarded
+
+
 def init_app(app: Flask) -> None:
     """Attach Flask-Login, the private session and the login rate limits to ``app``."""
     private_db.init_app(app)
@@ -365,13 +395,17 @@ def init_app(app: Flask) -> None:
         storage_uri=app.config.get("RATELIMIT_STORAGE_URI", "memory://"),
         key_prefix="yitu-login",
         headers_enabled=True,
+        # A store that fails mid-request is logged and let through: GET pages
+        # never depend on Redis.  Login attempts are closed by
+        # ``closed_without_limiter`` instead, before any counter is needed.
+        swallow_errors=True,
     )
     app.extensions["yitu.login_limiter"] = limiter
     view: Any = app.view_functions["auth.login"]
     view = limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])(view)
     view = limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT_PER_ACCOUNT"],
                          key_func=_account_key, methods=["POST"])(view)
-    app.view_functions["auth.login"] = view
+    app.view_functions["auth.login"] = closed_without_limiter(limiter, view)
 
     app.add_template_filter(pretty_json, "pretty_json")
     app.add_template_filter(local_time, "local_time")

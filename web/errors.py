@@ -11,6 +11,7 @@ import logging
 
 from flask import Flask, Response, current_app, g, jsonify, render_template, request
 from flask_babel import gettext as _
+from redis.exceptions import RedisError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
@@ -105,6 +106,25 @@ def handle_database_down(exc: Exception) -> Response:
     return response
 
 
+def handle_redis_down(exc: Exception) -> Response:
+    """Answer 503 when Redis (rate-limit counters, job queue) cannot be reached.
+
+    Only requests that need Redis get here (login and report POSTs, uploads
+    that queue a job); they fail closed, saying why, instead of running
+    unlimited or answering 500.
+    """
+    log.warning("redis unavailable: %s", type(exc).__name__)
+    response = problem(
+        503,
+        "Service unavailable",
+        "暂时无法处理：限流计数与任务队列所用的 Redis 无法连接，未保存任何内容。"
+        " Redis (rate-limit counters and the job queue) cannot be reached right now;"
+        " nothing was saved. Please try again shortly.",
+    )
+    response.headers["Retry-After"] = str(RETRY_AFTER_S)
+    return response
+
+
 def handle_unexpected(exc: Exception) -> Response:
     """Log the exception server-side and answer a generic 500."""
     log.exception("unhandled error on %s", request.path)
@@ -118,4 +138,5 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(OperationalError, handle_database_down)
     app.register_error_handler(PoolTimeout, handle_database_down)
     app.register_error_handler(DBAPIError, handle_database_down)
+    app.register_error_handler(RedisError, handle_redis_down)
     app.register_error_handler(Exception, handle_unexpected)

@@ -11,7 +11,8 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ProgrammingError
+from sqlalchemy.exc import ProgrammingError, SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from geo.db.engine import database_url, make_engine
 
@@ -161,3 +162,16 @@ def drop_database(url: str) -> None:
             conn.execute(text(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)"))
     finally:
         maintenance.dispose()
+
+
+def readiness(session: Session) -> MigrationState | None:
+    """Return the migration state through ``session``, or None when the database is away.
+
+    Any SQLAlchemy error (refused, timed out, pool exhausted) means "not
+    ready"; the session is rolled back so the request can still answer.
+    """
+    try:
+        return migration_state(session.connection())
+    except SQLAlchemyError:
+        session.rollback()
+        return None

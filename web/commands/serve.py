@@ -41,10 +41,32 @@ def forwarded_allow_ips() -> str:
     process, which would take the household key out of the environment
     before the workers start.
     """
+    config = settings()
+    return LOCAL_PROXIES if int(config["TRUSTED_PROXIES"] or 0) > 0 else ""
+
+
+def settings() -> Config:
+    """The app's settings as ``create_app`` reads them, without building an app."""
     config = Config(".")
     config.from_object("web.config.Defaults")
     config.from_prefixed_env("YITU")
-    return LOCAL_PROXIES if int(config["TRUSTED_PROXIES"] or 0) > 0 else ""
+    return config
+
+
+def check_shared_limits(workers: int, storage_uri: str) -> None:
+    """Refuse several workers whose rate-limit counters would each live in their own memory.
+
+    With ``memory://`` every worker counts on its own, so N workers allow N
+    times the documented login limit (issue 15 measured 28 of 40 attempts
+    through with 3 workers).
+    """
+    if workers > 1 and storage_uri.startswith("memory://"):
+        raise click.UsageError(
+            f"{workers} workers with RATELIMIT_STORAGE_URI={storage_uri} would each keep "
+            "their own rate-limit counters, multiplying the login limit by "
+            f"{workers}. Set YITU_RATELIMIT_STORAGE_URI=redis://127.0.0.1:6379/0 "
+            "(shared counters) or run --workers 1."
+        )
 
 
 @click.command("serve")
@@ -54,6 +76,7 @@ def forwarded_allow_ips() -> str:
 @click.option("--threads", default=4, show_default=True, type=int, help="Threads per worker.")
 def serve(host: str, port: int, workers: int, threads: int) -> None:
     """Serve the app with gunicorn (not Flask's debug server)."""
+    check_shared_limits(workers, str(settings()["RATELIMIT_STORAGE_URI"]))
     Server(
         {
             "bind": f"{host}:{port}",
