@@ -36,6 +36,10 @@ class Defaults:
     # Signs session cookies; set YITU_SECRET_KEY in production (`make run`
     # writes a random one to instance/secret_key when it is missing).
     SECRET_KEY: str | None = None
+    # Refuse to start without YITU_SECRET_KEY instead of falling back to the
+    # instance file (the container image sets it: each replica would otherwise
+    # sign cookies with its own random key, lost on every restart).
+    REQUIRE_SECRET_KEY = False
     # Largest request body accepted, in bytes (uploads included).
     MAX_CONTENT_LENGTH = 32 * 1024 * 1024
     # Session cookies: Secure needs HTTPS; `make run` turns it off for plain
@@ -55,6 +59,13 @@ class Defaults:
     TILE_MAX_ZOOM = 19
     # Origins allowed to frame /embed (space-separated CSP source list).
     EMBED_FRAME_ANCESTORS = "*"
+    # Licence of the open data (/data, /ogc, tiles, snapshot files), and its
+    # deed's URL (only http(s) links are shown; empty: none).
+    OPENDATA_LICENCE = "CC BY 4.0"
+    OPENDATA_LICENCE_URL = "https://creativecommons.org/licenses/by/4.0/"
+    # Folder of `yitu export snapshot`'s files, served at /data; empty:
+    # instance/opendata.
+    OPENDATA_DIR = ""
     # Planner pages are open to anyone only when this is on (off by default).
     PLANNER_PUBLIC = False
     # Languages offered, the first being the default.

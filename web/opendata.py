@@ -111,8 +111,9 @@ def tilejson() -> ResponseReturnValue:
 def licence() -> tuple[str, str]:
     """The deployment's licence name and URL."""
     name = current_app.config.get("OPENDATA_LICENCE") or DEFAULT_LICENCE
-    url = str(current_app.config.get("OPENDATA_LICENCE_URL") or (
-        DEFAULT_LICENCE_URL if name == DEFAULT_LICENCE else ""))
+    url = str(current_app.config.get("OPENDATA_LICENCE_URL") or "")
+    if name != DEFAULT_LICENCE and url == DEFAULT_LICENCE_URL:
+        url = ""  # another licence was chosen without its link: show no CC BY deed
     # Only web links: a setting must not put a javascript: URL into the page.
     return str(name), url if url.startswith(("https://", "http://")) else ""
 

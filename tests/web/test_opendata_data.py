@@ -186,3 +186,10 @@ def test_the_licence_setting_is_escaped(hostile_licence, client: FlaskClient) ->
     assert "<img src=x" not in page and "1337" not in page
     assert "&lt;img src=x onerror=alert(1)&gt;{{7*191}}" in page
     assert 'href="javascript:' not in page
+
+
+def test_another_licence_does_not_link_the_cc_by_deed(app_config: dict[str, object],
+                                                       client: FlaskClient) -> None:
+    client.application.config["OPENDATA_LICENCE"] = "ODbL 1.0"
+    page = client.get("/data").get_data(as_text=True)
+    assert "ODbL 1.0" in page and "creativecommons.org" not in page
