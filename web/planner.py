@@ -141,11 +141,12 @@ class SitingParams:
     budget: float | None
     cost: float
     candidates: str | None
+    target: float | None = None  # percent of activity to reach with the fewest new stations
 
     @property
     def wanted(self) -> bool:
         """Return whether siting was asked for."""
-        return self.p is not None or self.budget is not None
+        return self.p is not None or self.budget is not None or self.target is not None
 
 
 def siting_from_args(args: MultiDict[str, str]) -> SitingParams:
@@ -153,14 +154,19 @@ def siting_from_args(args: MultiDict[str, str]) -> SitingParams:
     p = int_param(args, "p", default=None, lo=1, hi=MAX_P)
     budget = float_param(args, "budget", lo=1, hi=1e10)
     cost = float_param(args, "cost", lo=1, hi=1e9)
-    if p is not None and budget is not None:
-        raise InvalidInput("give either p or a budget, not both", field="p")
+    target = float_param(args, "target", lo=0.1, hi=100)
+    if sum(x is not None for x in (p, budget, target)) > 1:
+        raise InvalidInput(
+            _("Give one of: a number of stations, a budget, or a share to reach."), field="p"
+        )
     name = text_param(args, "candidates", max_len=60)
     if name and name not in _candidate_files():
         raise InvalidInput(
             f"candidates {name!r} is not a configured candidate file", field="candidates"
         )
-    return SitingParams(p=p, budget=budget, cost=cost or DEFAULT_SITE_COST, candidates=name)
+    return SitingParams(
+        p=p, budget=budget, cost=cost or DEFAULT_SITE_COST, candidates=name, target=target
+    )
 
 
 def _candidate_files() -> dict[str, dict[str, str]]:
@@ -195,6 +201,7 @@ def _analysis(
     request_ = SitingRequest(
         p=params.p,
         budget=params.budget,
+        target_share=params.target / 100 if params.target is not None else None,
         cost=params.cost,
         candidates=(
             (params.candidates, _candidate_files()[params.candidates])

@@ -32,6 +32,8 @@ def proof_in_words(summary: Mapping[str, Any]) -> str:
 
     ``summary`` is :meth:`geo.planning.siting.SitingResult.summary`.
     """
+    if summary.get("model") == "target":
+        return _target_in_words(summary)
     if summary.get("status") == "optimal":
         return _("Proven optimal: no plan within these limits covers more.")
     raw = summary.get("mip_gap")
@@ -43,4 +45,27 @@ def proof_in_words(summary: Mapping[str, Any]) -> str:
         "Within %(gap)s of the best possible: no plan covers more than %(bound)s of activity.",
         gap=percent(gap),
         bound=f"{100 * bound:.1f} %",
+    )
+
+
+def _target_in_words(summary: Mapping[str, Any]) -> str:
+    share = f"{100 * float(summary.get('target_share') or 0):g} %"
+    if not summary.get("sites"):
+        return _(
+            "Existing stations already reach %(share)s of activity: no new station is needed.",
+            share=share,
+        )
+    if summary.get("status") == "optimal":
+        return _(
+            "Proven: no plan with fewer new stations reaches %(share)s of activity.", share=share
+        )
+    raw = summary.get("mip_gap")
+    gap = float(raw) if raw is not None else math.inf
+    if not math.isfinite(gap):
+        return _("Not proven: the solver found no bound within the time limit.")
+    return _(
+        "Reaches %(share)s of activity; not proven to be the fewest stations "
+        "(at most %(gap)s more than needed).",
+        share=share,
+        gap=percent(gap),
     )

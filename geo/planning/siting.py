@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from geo.errors import InvalidInput
 from geo.planning.mclp import DEFAULT_TIME_LIMIT_S, choose_sites_from_matrix, cover_matrix
@@ -14,6 +15,7 @@ from geo.planning.metric import DEFAULT_RADIUS_M, check_radius, metric_crs_for, 
 from geo.planning.network import RoadNetwork
 from geo.planning.reach import nearest_within
 from geo.planning.site_model import SiteChoice, SitingSolution
+from geo.planning.target import fewest_sites_from_matrix
 
 #: Cost of one new station when none is given, in yuan.  Qinghai's figures
 #: (580 stations for about 18 million yuan) put a station near 31,000 yuan.
@@ -60,6 +62,8 @@ class SitingResult:
     solution: SitingSolution
     method: str
     notes: list[str] = field(default_factory=list)
+    model: str = "p"
+    target_share: float | None = None
 
     @property
     def final_share(self) -> float:
@@ -83,13 +87,15 @@ class SitingResult:
             "method": self.method,
             "notes": self.notes,
             "bound_share": round(self.bound_share, 6),
+            "model": self.model,
+            "target_share": self.target_share,
         }
 
     @property
     def bound_share(self) -> float:
         """Return the proven upper bound on the covered share any plan of this size reaches."""
         bound = self.solution.exact.bound
-        if self.total_weight <= 0 or not np.isfinite(bound):
+        if self.model == "target" or self.total_weight <= 0 or not np.isfinite(bound):
             return self.final_share
         return max(self.final_share, self.base_share + bound / self.total_weight)
 
@@ -102,6 +108,7 @@ def plan_sites(
     radius_m: float = DEFAULT_RADIUS_M,
     p: int | None = None,
     budget: float | None = None,
+    target_share: float | None = None,
     default_cost: float = DEFAULT_SITE_COST,
     network: RoadNetwork | None = None,
     time_limit_s: float = DEFAULT_TIME_LIMIT_S,
@@ -122,6 +129,9 @@ def plan_sites(
         Service distance in metres.
     p, budget : keyword-only
         At most ``p`` new sites, or a total cost within ``budget`` (yuan).
+    target_share : float, keyword-only
+        Or: the fewest new sites that bring the covered share (existing
+        stations included) to at least this share, 0 < share <= 1.
     default_cost : float
         Cost of a candidate without its own cost.
     network : geo.planning.network.RoadNetwork, optional
@@ -178,15 +188,26 @@ def plan_sites(
         cover = network_cover_matrix(network, demand_xy, cand_xy, radius_m=radius_m)
     else:
         cover = cover_matrix(demand_xy, cand_xy, radius_m=radius_m)
-    solution = choose_sites_from_matrix(
-        cover,
-        residual,
-        p=p,
-        budget=budget,
-        cost=cand["cost"].to_numpy(float),
-        time_limit_s=time_limit_s,
-    )
     base = float(weight[already].sum())
+    if target_share is not None:
+        solution = _fewest_for_target(
+            cover,
+            residual,
+            base=base,
+            total=total,
+            target_share=target_share,
+            time_limit_s=time_limit_s,
+            notes=notes,
+        )
+    else:
+        solution = choose_sites_from_matrix(
+            cover,
+            residual,
+            p=p,
+            budget=budget,
+            cost=cand["cost"].to_numpy(float),
+            time_limit_s=time_limit_s,
+        )
     if p is not None and len(solution.exact.order) < p:
         notes.append(
             f"only {len(solution.exact.order)} sites add coverage; "
@@ -216,6 +237,8 @@ def plan_sites(
         radius_m=radius_m,
         solution=solution,
         method="road network" if network is not None else "straight line",
+        model="target" if target_share is not None else "p" if p is not None else "budget",
+        target_share=target_share,
         notes=notes,
     )
 
@@ -265,4 +288,47 @@ def candidates_from_cells(cells: pd.DataFrame, *, limit: int | None = None) -> p
             "lon": frame["lon"].to_numpy(float),
             "lat": frame["lat"].to_numpy(float),
         }
+    )
+
+
+def _fewest_for_target(
+    cover: sparse.csr_matrix,
+    residual: np.ndarray,
+    *,
+    base: float,
+    total: float,
+    target_share: float,
+    time_limit_s: float,
+    notes: list[str],
+) -> SitingSolution:
+    """Solve the fewest-sites model for a share of all activity (existing coverage counted)."""
+    if not 0 < target_share <= 1:
+        raise InvalidInput(
+            f"the target share must be above 0 and at most 1 (100 %); got {target_share!r}",
+            field="target",
+        )
+    need = target_share * total - base
+    reach = np.asarray(cover.sum(axis=1)).ravel() > 0
+    most = (base + float(residual[reach].sum())) / total if total > 0 else 0.0
+    if need <= 1e-9 * max(total, 1.0):
+        notes.append(f"existing stations already cover {base / total:.1%}: no new site needed")
+        empty = SiteChoice(
+            order=np.empty(0, np.int64),
+            gains=np.empty(0),
+            objective=0.0,
+            total_weight=float(residual.sum()),
+            cost=0.0,
+            status="optimal",
+            method="highs",
+            bound=0.0,
+        )
+        return SitingSolution(exact=empty, greedy=empty)
+    if target_share > most + 1e-12:
+        raise InvalidInput(
+            f"the target {target_share:.1%} is above the most these candidates can reach "
+            f"({most:.1%}); lower the target or add candidates",
+            field="target",
+        )
+    return fewest_sites_from_matrix(
+        cover, residual, target_weight=min(need, most * total - base), time_limit_s=time_limit_s
     )

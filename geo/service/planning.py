@@ -42,8 +42,9 @@ CACHE_TTL_S = 300.0
 CACHE_SIZE = 16
 #: Notes are plain text here (the CLI prints them); pages translate them.
 NOTE_NO_RIDERS = "Some datasets have no rider ids: rider-hours are left blank."
-NOTE_REPORTED_CLOSED = ("Places with an open workers' report that they are closed, locked or "
-                        "gone are left out.")
+NOTE_REPORTED_CLOSED = (
+    "Places with an open workers' report that they are closed, locked or gone are left out."
+)
 
 
 # --------------------------------------------------------------------------- #
@@ -100,8 +101,9 @@ class PlannerQuery:
 
     def key(self) -> str:
         """Return a stable cache key of the question."""
-        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True,
-                                         default=str).encode()).hexdigest()
+        return hashlib.sha256(
+            json.dumps(asdict(self), sort_keys=True, default=str).encode()
+        ).hexdigest()
 
 
 @dataclass
@@ -136,12 +138,15 @@ def _pad_bbox(cells: pd.DataFrame, radius_m: float) -> tuple[float, float, float
     lat_mid = float(cells["lat"].median())
     dlat = radius_m * 1.2 / 111_000.0
     dlon = dlat / max(math.cos(math.radians(lat_mid)), 0.1)
-    return (float(cells["lon"].min()) - dlon, float(cells["lat"].min()) - dlat,
-            float(cells["lon"].max()) + dlon, float(cells["lat"].max()) + dlat)
+    return (
+        float(cells["lon"].min()) - dlon,
+        float(cells["lat"].min()) - dlat,
+        float(cells["lon"].max()) + dlon,
+        float(cells["lat"].max()) + dlat,
+    )
 
 
-def run_coverage(db: Session, query: PlannerQuery, *,
-                 network: Any = None) -> CoverageAnswer:
+def run_coverage(db: Session, query: PlannerQuery, *, network: Any = None) -> CoverageAnswer:
     """Answer a coverage question from the stored aggregates.
 
     Parameters
@@ -158,48 +163,74 @@ def run_coverage(db: Session, query: PlannerQuery, *,
         a bad parameter.
     """
     window = parse_window(query.window)
-    cells, datasets = activity.load_cells(db, datasets=query.datasets or None, city=query.city,
-                                          hours=window.hours_of_week(),
-                                          area_wkt=area_wkt(query))
+    cells, datasets = activity.load_cells(
+        db,
+        datasets=query.datasets or None,
+        city=query.city,
+        hours=window.hours_of_week(),
+        area_wkt=area_wkt(query),
+    )
     if cells.empty:
         raise InvalidInput(
             f"no rider activity in this area during {window.describe()}; "
-            "try another window or area", field="window")
+            "try another window or area",
+            field="window",
+        )
     if network is not None:
         from geo.planning.network import check_network_area
 
         check_network_area(network, cells["lon"].to_numpy(), cells["lat"].to_numpy())
-    stations = activity.load_stations(db, bbox=_pad_bbox(cells, query.radius_m),
-                                      kinds=query.kinds, amenities=query.amenities)
+    stations = activity.load_stations(
+        db, bbox=_pad_bbox(cells, query.radius_m), kinds=query.kinds, amenities=query.amenities
+    )
     notes = []
     if query.skip_reported_closed and not stations.empty:
         closed = trust_store.places_reported_closed(db, stations["id"].astype(int).tolist())
         if closed:
             stations = stations[~stations["id"].astype(int).isin(closed)].reset_index(drop=True)
             notes.append(NOTE_REPORTED_CLOSED)
-    selection = StationFilter(kinds=query.kinds, amenities=query.amenities, window=window,
-                                  unknown_hours_open=query.unknown_hours_open,
-                                  min_open_share=query.min_open_share)
+    selection = StationFilter(
+        kinds=query.kinds,
+        amenities=query.amenities,
+        window=window,
+        unknown_hours_open=query.unknown_hours_open,
+        min_open_share=query.min_open_share,
+    )
     label_text = window.describe()
-    before = analyze_coverage(cells, stations, radius_m=query.radius_m, selection=selection,
-                                  window_label=label_text, network=network)
+    before = analyze_coverage(
+        cells,
+        stations,
+        radius_m=query.radius_m,
+        selection=selection,
+        window_label=label_text,
+        network=network,
+    )
     result, baseline = before, None
     if query.add or query.remove:
         baseline = before
-        result = what_if(before, add=query.add, remove=query.remove,
-                             selection=selection, network=network)
+        result = what_if(
+            before, add=query.add, remove=query.remove, selection=selection, network=network
+        )
     lines = None
     if network is not None:
         from geo.planning.network import service_area_lines
 
-        xy = project(result.stations["lon"].to_numpy(float),
-                         result.stations["lat"].to_numpy(float), crs=network.crs)
+        xy = project(
+            result.stations["lon"].to_numpy(float),
+            result.stations["lat"].to_numpy(float),
+            crs=network.crs,
+        )
         lines = service_area_lines(network, xy, radius_m=query.radius_m)
     if any(not d["has_riders"] for d in datasets):
         notes.append(NOTE_NO_RIDERS)
-    return CoverageAnswer(result=result, before=baseline, datasets=datasets,
-                          service_lines=lines, is_demo=any(d["is_demo"] for d in datasets),
-                          notes=notes)
+    return CoverageAnswer(
+        result=result,
+        before=baseline,
+        datasets=datasets,
+        service_lines=lines,
+        is_demo=any(d["is_demo"] for d in datasets),
+        notes=notes,
+    )
 
 
 def run_siting(
@@ -207,6 +238,7 @@ def run_siting(
     *,
     p: int | None = None,
     budget: float | None = None,
+    target_share: float | None = None,
     cost: float = DEFAULT_SITE_COST,
     candidates: pd.DataFrame | None = None,
     from_cells: bool = True,
@@ -223,6 +255,8 @@ def run_siting(
     p, budget, cost
         At most ``p`` sites, or a budget in yuan with ``cost`` per site
         (candidates may carry their own ``cost``).
+    target_share : float, optional
+        Or: the fewest new sites bringing coverage to this share (0..1].
     candidates : pandas.DataFrame, optional
         Host candidates (:func:`geo.siting.read_candidates`).
     from_cells : bool
@@ -240,11 +274,22 @@ def run_siting(
         pool.append(candidates_from_cells(result.cells, limit=max_cell_candidates))
     frame = pd.concat(pool, ignore_index=True) if pool else pd.DataFrame()
     if frame.empty:
-        raise InvalidInput("no candidate sites: every cell is covered and no candidate file "
-                           "was given", field="candidates")
-    return plan_sites(result.cells, frame, existing=result.stations,
-                          radius_m=result.radius_m, p=p, budget=budget, default_cost=cost,
-                          network=network, time_limit_s=time_limit_s)
+        raise InvalidInput(
+            "no candidate sites: every cell is covered and no candidate file was given",
+            field="candidates",
+        )
+    return plan_sites(
+        result.cells,
+        frame,
+        existing=result.stations,
+        radius_m=result.radius_m,
+        p=p,
+        budget=budget,
+        target_share=target_share,
+        default_cost=cost,
+        network=network,
+        time_limit_s=time_limit_s,
+    )
 
 
 @lru_cache(maxsize=4)
@@ -253,7 +298,6 @@ def load_network(path: str, directed: bool = False) -> Any:
     from geo.planning.network import load_graphml
 
     return load_graphml(Path(path), directed=directed)
-
 
 
 class ResultCache:
@@ -299,17 +343,25 @@ class SitingRequest:
     budget: float | None = None
     cost: float = DEFAULT_SITE_COST
     candidates: tuple[str, dict[str, str]] | None = None
+    target_share: float | None = None
 
     @property
     def wanted(self) -> bool:
         """Return whether siting was asked for."""
-        return self.p is not None or self.budget is not None
+        return self.p is not None or self.budget is not None or self.target_share is not None
 
 
-def analyse(db: Session, query: PlannerQuery, siting: SitingRequest, *,
-            network_name: str | None = None, network: Any = None,
-            time_limit_s: float = DEFAULT_TIME_LIMIT_S, cache: ResultCache | None = None,
-            reuse: bool = True) -> tuple[CoverageAnswer, SitingResult | None]:
+def analyse(
+    db: Session,
+    query: PlannerQuery,
+    siting: SitingRequest,
+    *,
+    network_name: str | None = None,
+    network: Any = None,
+    time_limit_s: float = DEFAULT_TIME_LIMIT_S,
+    cache: ResultCache | None = None,
+    reuse: bool = True,
+) -> tuple[CoverageAnswer, SitingResult | None]:
     """Answer a coverage question and, when asked, propose sites; reuse a recent answer.
 
     The cache key covers the question, the siting request, the network and
@@ -327,12 +379,20 @@ def analyse(db: Session, query: PlannerQuery, siting: SitingRequest, *,
         if siting.candidates:
             name, spec = siting.candidates
             candidates = read_candidates(spec["path"], crs=spec.get("crs", "wgs84"), source=name)
-        return answer, run_siting(answer, p=siting.p, budget=siting.budget, cost=siting.cost,
-                                  candidates=candidates, network=network,
-                                  time_limit_s=time_limit_s)
+        return answer, run_siting(
+            answer,
+            p=siting.p,
+            budget=siting.budget,
+            cost=siting.cost,
+            target_share=siting.target_share,
+            candidates=candidates,
+            network=network,
+            time_limit_s=time_limit_s,
+        )
 
     if cache is None:
         return compute()
     answer: tuple[CoverageAnswer, SitingResult | None] = cache.get_or_compute(
-        key, compute, reuse=reuse)
+        key, compute, reuse=reuse
+    )
     return answer

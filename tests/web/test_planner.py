@@ -370,3 +370,33 @@ def test_proof_in_words(app: Flask) -> None:
         assert near.startswith("与最优方案相差不超过 0.3 %")
     assert percent(0.00004) == "< 0.01 %" and percent(0.00042) == "0.04 %"
     assert percent(0.0123) == "1.2 %"
+
+
+def test_fewest_stations_for_a_target_share(
+    client: FlaskClient, runner: FlaskCliRunner, db: Session
+) -> None:
+    seed(db)  # the station covers half the activity; the far cell holds the other half
+    args = {"city": CITY, "target": "100"}
+    html = client.get("/planner/", query_string=args).get_data(as_text=True)
+    assert 'id="sites-title"' in html
+    assert "已证明：新增站点更少的方案都达不到活动量的 100 %。" in html
+    sites = json.loads(
+        client.get("/planner/sites.geojson", query_string=args).get_data(as_text=True)
+    )
+    [site] = sites["features"]
+    assert site["properties"]["covered_share"] == pytest.approx(1.0)
+    assert site["geometry"]["coordinates"] == pytest.approx(list(centre(FAR)), abs=1e-6)
+    # Already reached: no new station, said so.
+    html = client.get("/planner/", query_string={"city": CITY, "target": "40"}).get_data(
+        as_text=True
+    )
+    assert "现有站点已覆盖活动量的 40 %，无需新增站点。" in html
+    # One question at a time.
+    both = client.get("/planner/", query_string={"city": CITY, "target": "80", "p": "2"})
+    assert both.status_code == 400
+    result = runner.invoke(
+        analyze, ["siting", "--city", CITY, "--window", "weekday-lunch", "--target", "100"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Proven: no plan with fewer new stations reaches 100 % of activity." in result.output
+    assert "50.0% -> 100.0%" in result.output

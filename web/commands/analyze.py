@@ -311,6 +311,12 @@ def coverage_command(
     "--budget", type=click.FloatRange(0, min_open=True), help="Or: money for new stations (yuan)."
 )
 @click.option(
+    "--target",
+    "target",
+    type=click.FloatRange(0, 100, min_open=True),
+    help="Or: the fewest new stations that bring coverage to this percent of activity.",
+)
+@click.option(
     "--cost",
     type=click.FloatRange(0, min_open=True),
     default=DEFAULT_SITE_COST,
@@ -367,6 +373,7 @@ def siting_command(
     query: PlannerQuery,
     p: int | None,
     budget: float | None,
+    target: float | None,
     cost: float,
     candidate_files: tuple[Path, ...],
     candidates_crs: str,
@@ -382,8 +389,8 @@ def siting_command(
     """Propose new station sites (maximal covering, exact with HiGHS) with a coverage curve."""
     import pandas as pd
 
-    if (p is None) == (budget is None):
-        fail("give either --p N or --budget AMOUNT")
+    if sum(x is not None for x in (p, budget, target)) != 1:
+        fail("give one of --p N, --budget AMOUNT or --target PERCENT")
     try:
         network = _network(kw)
         answer = run_coverage(session(), query, network=network)
@@ -397,6 +404,7 @@ def siting_command(
                 answer,
                 p=p,
                 budget=budget,
+                target_share=target / 100 if target is not None else None,
                 cost=cost,
                 candidates=candidates,
                 from_cells=from_cells,
