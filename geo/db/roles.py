@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from sqlalchemy import text
 
 from geo.db.engine import make_engine
@@ -37,3 +39,40 @@ def role_privileges(url: str) -> dict[str, object]:
             return dict(conn.execute(PRIVILEGES_SQL).mappings().one())
     finally:
         engine.dispose()
+
+
+#: The application roles the migrations create, and the variable holding each one's password.
+ROLE_PASSWORD_ENV: dict[str, str] = {
+    "yitu_public": "YITU_PUBLIC_DB_PASSWORD",
+    "yitu_app": "YITU_APP_DB_PASSWORD",
+}
+
+
+def set_role_passwords(url: str, passwords: Mapping[str, str | None]) -> list[str]:
+    """Set the login password of each application role given (owner or superuser URL).
+
+    The statement is built server-side with ``format(%I, %L)``, so a password
+    is quoted by PostgreSQL itself; a ``None`` password removes it.  Returns
+    the roles changed.  Unknown role names are refused.
+    """
+    changed = []
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            for role, password in passwords.items():
+                if role not in ROLE_PASSWORD_ENV:
+                    raise ValueError(f"{role} is not an application role")
+                statement = conn.scalar(
+                    text(
+                        "SELECT CASE WHEN CAST(:pw AS text) IS NULL "
+                        "THEN format('ALTER ROLE %I PASSWORD NULL', CAST(:role AS text)) "
+                        "ELSE format('ALTER ROLE %I LOGIN PASSWORD %L', CAST(:role AS text), "
+                        "CAST(:pw AS text)) END"
+                    ),
+                    {"role": role, "pw": password},
+                )
+                conn.exec_driver_sql(str(statement))
+                changed.append(role)
+    finally:
+        engine.dispose()
+    return changed
