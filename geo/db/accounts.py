@@ -29,6 +29,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     Text,
+    delete,
     func,
     select,
     text,
@@ -41,11 +42,12 @@ from geo.errors import InvalidInput
 
 SCHEMA = "accounts"
 
-#: Application roles.  ``caseworker`` and ``moderator`` (workers' reports,
-#: issue 10) are scoped to districts (adcodes).
-ROLES: tuple[str, ...] = ("admin", "planner", "caseworker", "auditor", "moderator")
+#: Application roles.  ``caseworker``, ``moderator`` (workers' reports,
+#: issue 10) and ``inspector`` (unannounced visits, issue 11) are scoped to
+#: districts (adcodes).
+ROLES: tuple[str, ...] = ("admin", "planner", "caseworker", "auditor", "moderator", "inspector")
 #: Roles that work only in their own districts.
-DISTRICT_ROLES: tuple[str, ...] = ("caseworker", "moderator")
+DISTRICT_ROLES: tuple[str, ...] = ("caseworker", "moderator", "inspector")
 
 ROLE_LABELS: dict[str, tuple[str, str]] = {
     "admin": ("管理员", "Administrator"),
@@ -53,6 +55,7 @@ ROLE_LABELS: dict[str, tuple[str, str]] = {
     "caseworker": ("帮扶工作人员", "Caseworker"),
     "auditor": ("审计人员", "Auditor"),
     "moderator": ("审核员", "Moderator"),
+    "inspector": ("督查员", "Inspector"),
 }
 
 
@@ -67,8 +70,10 @@ class User(Base):
             "array_to_string(districts, ',') ~ '^([0-9]{6}(,[0-9]{6})*)?$'",
             name="districts_are_adcodes",
         ),
-        CheckConstraint("role IN ('caseworker', 'moderator') OR cardinality(districts) = 0",
-                        name="districts_only_for_caseworkers"),
+        CheckConstraint(
+            "role IN ('caseworker', 'moderator', 'inspector') OR cardinality(districts) = 0",
+            name="districts_only_for_caseworkers",
+        ),
         CheckConstraint("password_hash LIKE '$argon2id$%'", name="password_is_argon2id"),
         {"schema": SCHEMA},
     )
@@ -113,17 +118,25 @@ class Account:
 
 
 def _account(user: User) -> Account:
-    return Account(user.id, user.username, user.display_name, user.role,
-                   tuple(user.districts or ()), user.is_active)
+    return Account(
+        user.id,
+        user.username,
+        user.display_name,
+        user.role,
+        tuple(user.districts or ()),
+        user.is_active,
+    )
 
 
 def check_username(username: str) -> str:
     """Return the username folded to lower case, or raise :class:`InvalidInput`."""
     folded = username.strip().lower()
-    if not 3 <= len(folded) <= 40 or not all(c.isascii() and (c.isalnum() or c in "_.-")
-                                             for c in folded):
-        raise InvalidInput("username must be 3-40 letters, digits, '_', '.' or '-'",
-                           field="username")
+    if not 3 <= len(folded) <= 40 or not all(
+        c.isascii() and (c.isalnum() or c in "_.-") for c in folded
+    ):
+        raise InvalidInput(
+            "username must be 3-40 letters, digits, '_', '.' or '-'", field="username"
+        )
     return folded
 
 
@@ -136,16 +149,25 @@ def check_role_districts(role: str, districts: Sequence[str]) -> tuple[str, ...]
         if len(adcode) != 6 or not adcode.isdigit():
             raise InvalidInput(f"district {adcode!r} is not a 6-digit adcode", field="district")
     if role in DISTRICT_ROLES and not cleaned:
-        raise InvalidInput(f"a {role} needs at least one district (--district ADCODE)",
-                           field="district")
+        raise InvalidInput(
+            f"a {role} needs at least one district (--district ADCODE)", field="district"
+        )
     if role not in DISTRICT_ROLES and cleaned:
-        raise InvalidInput("only caseworkers and moderators are scoped to districts",
-                           field="district")
+        raise InvalidInput(
+            "only caseworkers, moderators and inspectors are scoped to districts", field="district"
+        )
     return cleaned
 
 
-def create_user(session: Session, *, username: str, password_hash: str, role: str,
-                districts: Sequence[str] = (), display_name: str | None = None) -> Account:
+def create_user(
+    session: Session,
+    *,
+    username: str,
+    password_hash: str,
+    role: str,
+    districts: Sequence[str] = (),
+    display_name: str | None = None,
+) -> Account:
     """Insert an account and return it (the caller commits).
 
     Raises
@@ -157,8 +179,13 @@ def create_user(session: Session, *, username: str, password_hash: str, role: st
     cleaned = check_role_districts(role, districts)
     if session.scalar(select(User.id).where(User.username == name)) is not None:
         raise InvalidInput(f"username {name} is taken", field="username")
-    user = User(username=name, password_hash=password_hash, role=role, districts=list(cleaned),
-                display_name=display_name)
+    user = User(
+        username=name,
+        password_hash=password_hash,
+        role=role,
+        districts=list(cleaned),
+        display_name=display_name,
+    )
     session.add(user)
     session.flush()
     return _account(user)
@@ -214,8 +241,11 @@ def _hash_token(token: str) -> bytes:
 def open_session(session: Session, user_id: int, *, lifetime: timedelta) -> str:
     """Start a login session and return its token (only its hash is stored)."""
     token = secrets.token_urlsafe(32)
-    session.add(LoginSession(token_hash=_hash_token(token), user_id=user_id,
-                             expires_at=datetime.now(UTC) + lifetime))
+    session.add(
+        LoginSession(
+            token_hash=_hash_token(token), user_id=user_id, expires_at=datetime.now(UTC) + lifetime
+        )
+    )
     session.execute(update(User).where(User.id == user_id).values(last_login_at=func.now()))
     session.flush()
     return token
@@ -230,25 +260,32 @@ def account_for_token(session: Session, token: str) -> Account | None:
     user = session.scalar(
         select(User)
         .join(LoginSession, LoginSession.user_id == User.id)
-        .where(LoginSession.token_hash == digest, LoginSession.revoked_at.is_(None),
-               LoginSession.expires_at > func.now(), User.is_active)
+        .where(
+            LoginSession.token_hash == digest,
+            LoginSession.revoked_at.is_(None),
+            LoginSession.expires_at > func.now(),
+            User.is_active,
+        )
     )
     return _account(user) if user else None
 
 
 def revoke_session(session: Session, token: str) -> None:
     """End one login session (logout)."""
-    session.execute(update(LoginSession)
-                    .where(LoginSession.token_hash == _hash_token(token),
-                           LoginSession.revoked_at.is_(None))
-                    .values(revoked_at=func.now()))
+    session.execute(
+        update(LoginSession)
+        .where(LoginSession.token_hash == _hash_token(token), LoginSession.revoked_at.is_(None))
+        .values(revoked_at=func.now())
+    )
 
 
 def revoke_all_sessions(session: Session, user_id: int) -> None:
     """End every login session of an account (password change, disabling)."""
-    session.execute(update(LoginSession)
-                    .where(LoginSession.user_id == user_id, LoginSession.revoked_at.is_(None))
-                    .values(revoked_at=func.now()))
+    session.execute(
+        update(LoginSession)
+        .where(LoginSession.user_id == user_id, LoginSession.revoked_at.is_(None))
+        .values(revoked_at=func.now())
+    )
 
 
 def failed_login_name(db: Session, typed: str, *, secret: bytes) -> str:
@@ -265,3 +302,18 @@ def failed_login_name(db: Session, typed: str, *, secret: bytes) -> str:
         return name
     key = hmac.new(secret, b"yitu failed-login audit", hashlib.sha256).digest()
     return "unknown:" + hmac.new(key, typed.encode(), hashlib.sha256).hexdigest()[:16]
+
+
+def purge_sessions(session: Session) -> int:
+    """Delete login sessions that expired or were revoked; return how many.
+
+    Their tokens can no longer log anyone in; keeping them only keeps
+    who-was-logged-in-when longer than needed.  Logins and logouts stay in
+    the audit log.  The caller commits.
+    """
+    result = session.execute(
+        delete(LoginSession).where(
+            (LoginSession.expires_at <= func.now()) | LoginSession.revoked_at.is_not(None)
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
