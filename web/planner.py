@@ -142,6 +142,7 @@ class SitingParams:
     cost: float
     candidates: str | None
     target: float | None = None  # percent of activity to reach with the fewest new stations
+    min_share: float | None = None  # percent every district must reach (with p or a budget)
 
     @property
     def wanted(self) -> bool:
@@ -155,6 +156,12 @@ def siting_from_args(args: MultiDict[str, str]) -> SitingParams:
     budget = float_param(args, "budget", lo=1, hi=1e10)
     cost = float_param(args, "cost", lo=1, hi=1e9)
     target = float_param(args, "target", lo=0.1, hi=100)
+    min_share = float_param(args, "min_share", lo=0.1, hi=100)
+    if min_share is not None and p is None and budget is None:
+        raise InvalidInput(
+            _("A minimum share per district needs a number of stations or a budget."),
+            field="min_share",
+        )
     if sum(x is not None for x in (p, budget, target)) > 1:
         raise InvalidInput(
             _("Give one of: a number of stations, a budget, or a share to reach."), field="p"
@@ -165,7 +172,12 @@ def siting_from_args(args: MultiDict[str, str]) -> SitingParams:
             f"candidates {name!r} is not a configured candidate file", field="candidates"
         )
     return SitingParams(
-        p=p, budget=budget, cost=cost or DEFAULT_SITE_COST, candidates=name, target=target
+        p=p,
+        budget=budget,
+        cost=cost or DEFAULT_SITE_COST,
+        candidates=name,
+        target=target,
+        min_share=min_share,
     )
 
 
@@ -202,6 +214,7 @@ def _analysis(
         p=params.p,
         budget=params.budget,
         target_share=params.target / 100 if params.target is not None else None,
+        min_district_share=params.min_share / 100 if params.min_share is not None else None,
         cost=params.cost,
         candidates=(
             (params.candidates, _candidate_files()[params.candidates])

@@ -10,6 +10,7 @@ import pandas as pd
 from scipy import sparse
 
 from geo.errors import InvalidInput
+from geo.planning.fair import UnfairTarget, fair_sites_from_matrix
 from geo.planning.mclp import DEFAULT_TIME_LIMIT_S, choose_sites_from_matrix, cover_matrix
 from geo.planning.metric import DEFAULT_RADIUS_M, check_radius, metric_crs_for, project
 from geo.planning.network import RoadNetwork
@@ -109,6 +110,7 @@ def plan_sites(
     p: int | None = None,
     budget: float | None = None,
     target_share: float | None = None,
+    min_district_share: float | None = None,
     default_cost: float = DEFAULT_SITE_COST,
     network: RoadNetwork | None = None,
     time_limit_s: float = DEFAULT_TIME_LIMIT_S,
@@ -132,6 +134,9 @@ def plan_sites(
     target_share : float, keyword-only
         Or: the fewest new sites that bring the covered share (existing
         stations included) to at least this share, 0 < share <= 1.
+    min_district_share : float, keyword-only
+        With ``p`` or ``budget``: every district (``cells["district"]``)
+        must end with at least this covered share, existing stations counted.
     default_cost : float
         Cost of a candidate without its own cost.
     network : geo.planning.network.RoadNetwork, optional
@@ -196,6 +201,20 @@ def plan_sites(
             base=base,
             total=total,
             target_share=target_share,
+            time_limit_s=time_limit_s,
+            notes=notes,
+        )
+    elif min_district_share is not None:
+        solution = _fair(
+            cover,
+            residual,
+            already,
+            weight,
+            cells,
+            cand,
+            p=p,
+            budget=budget,
+            share=min_district_share,
             time_limit_s=time_limit_s,
             notes=notes,
         )
@@ -332,3 +351,49 @@ def _fewest_for_target(
     return fewest_sites_from_matrix(
         cover, residual, target_weight=min(need, most * total - base), time_limit_s=time_limit_s
     )
+
+
+def _fair(
+    cover: sparse.csr_matrix,
+    residual: np.ndarray,
+    already: np.ndarray,
+    weight: np.ndarray,
+    cells: pd.DataFrame,
+    cand: pd.DataFrame,
+    *,
+    p: int | None,
+    budget: float | None,
+    share: float,
+    time_limit_s: float,
+    notes: list[str],
+) -> SitingSolution:
+    """Solve maximal covering with a floor of ``share`` per district."""
+    if not 0 < share <= 1:
+        raise InvalidInput(
+            f"the minimum district share must be above 0 and at most 1; got {share!r}",
+            field="min_share",
+        )
+    if "district" not in cells:
+        raise InvalidInput("the activity cells carry no district", field="min_share")
+    names = cells["district"].astype(str).to_numpy()
+    codes, labels = pd.factorize(names)
+    total_g = np.bincount(codes, weights=weight, minlength=len(labels))
+    base_g = np.bincount(codes, weights=np.where(already, weight, 0.0), minlength=len(labels))
+    need = np.maximum(0.0, share * total_g - base_g)
+    need[np.asarray(labels) == "(outside known districts)"] = 0.0  # no floor there (coverage.py)
+    try:
+        solution = fair_sites_from_matrix(
+            cover,
+            residual,
+            group=codes,
+            need=need,
+            p=p,
+            budget=budget,
+            cost=cand["cost"].to_numpy(float),
+            time_limit_s=time_limit_s,
+        )
+    except UnfairTarget as exc:
+        which = ", ".join(str(labels[k]) for k in exc.groups)
+        raise InvalidInput(f"{exc} (districts: {which})", field="min_share") from exc
+    notes.append(f"every district reaches at least {share:.0%} of its activity")
+    return solution

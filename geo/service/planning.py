@@ -239,6 +239,7 @@ def run_siting(
     p: int | None = None,
     budget: float | None = None,
     target_share: float | None = None,
+    min_district_share: float | None = None,
     cost: float = DEFAULT_SITE_COST,
     candidates: pd.DataFrame | None = None,
     from_cells: bool = True,
@@ -257,6 +258,8 @@ def run_siting(
         (candidates may carry their own ``cost``).
     target_share : float, optional
         Or: the fewest new sites bringing coverage to this share (0..1].
+    min_district_share : float, optional
+        With ``p`` or ``budget``: a covered share every district must reach (0..1].
     candidates : pandas.DataFrame, optional
         Host candidates (:func:`geo.siting.read_candidates`).
     from_cells : bool
@@ -286,6 +289,7 @@ def run_siting(
         p=p,
         budget=budget,
         target_share=target_share,
+        min_district_share=min_district_share,
         default_cost=cost,
         network=network,
         time_limit_s=time_limit_s,
@@ -344,6 +348,7 @@ class SitingRequest:
     cost: float = DEFAULT_SITE_COST
     candidates: tuple[str, dict[str, str]] | None = None
     target_share: float | None = None
+    min_district_share: float | None = None
 
     @property
     def wanted(self) -> bool:
@@ -385,6 +390,7 @@ def analyse(
             budget=siting.budget,
             cost=siting.cost,
             target_share=siting.target_share,
+            min_district_share=siting.min_district_share,
             candidates=candidates,
             network=network,
             time_limit_s=time_limit_s,

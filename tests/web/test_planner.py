@@ -400,3 +400,23 @@ def test_fewest_stations_for_a_target_share(
     assert result.exit_code == 0, result.output
     assert "Proven: no plan with fewer new stations reaches 100 % of activity." in result.output
     assert "50.0% -> 100.0%" in result.output
+
+
+def test_minimum_share_per_district(
+    client: FlaskClient, runner: FlaskCliRunner, db: Session
+) -> None:
+    seed(db)
+    args = {"city": CITY, "p": "1", "min_share": "100"}
+    sites = json.loads(
+        client.get("/planner/sites.geojson", query_string=args).get_data(as_text=True)
+    )
+    [site] = sites["features"]
+    assert site["geometry"]["coordinates"] == pytest.approx(list(centre(FAR)), abs=1e-6)
+    alone = client.get("/planner/", query_string={"city": CITY, "min_share": "50"})
+    assert alone.status_code == 400
+    assert "每区最低覆盖率需与新增站点数或预算一起使用" in alone.get_data(as_text=True)
+    result = runner.invoke(
+        analyze, ["siting", "--city", CITY, "--p", "1", "--min-district-share", "100"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "every district reaches at least 100% of its activity" in result.output

@@ -317,6 +317,11 @@ def coverage_command(
     help="Or: the fewest new stations that bring coverage to this percent of activity.",
 )
 @click.option(
+    "--min-district-share",
+    type=click.FloatRange(0, 100, min_open=True),
+    help="With --p or --budget: every district ends with at least this percent covered.",
+)
+@click.option(
     "--cost",
     type=click.FloatRange(0, min_open=True),
     default=DEFAULT_SITE_COST,
@@ -374,6 +379,7 @@ def siting_command(
     p: int | None,
     budget: float | None,
     target: float | None,
+    min_district_share: float | None,
     cost: float,
     candidate_files: tuple[Path, ...],
     candidates_crs: str,
@@ -391,6 +397,8 @@ def siting_command(
 
     if sum(x is not None for x in (p, budget, target)) != 1:
         fail("give one of --p N, --budget AMOUNT or --target PERCENT")
+    if min_district_share is not None and target is not None:
+        fail("--min-district-share goes with --p or --budget")
     try:
         network = _network(kw)
         answer = run_coverage(session(), query, network=network)
@@ -405,6 +413,9 @@ def siting_command(
                 p=p,
                 budget=budget,
                 target_share=target / 100 if target is not None else None,
+                min_district_share=(
+                    min_district_share / 100 if min_district_share is not None else None
+                ),
                 cost=cost,
                 candidates=candidates,
                 from_cells=from_cells,
