@@ -322,3 +322,14 @@ def apply_fields(session: Session, place_id: int, values: Mapping[str, Any], edi
     if new:
         _log(session, place_id, editor, "edit", old, new, note)
     return new
+
+
+def existing_external_ids(session: Session, source: str) -> set[str]:
+    """Return the external ids already stored for ``source``."""
+    return {
+        external_id
+        for external_id in session.scalars(
+            select(Place.external_id).where(Place.source == source)
+        )
+        if external_id is not None
+    }

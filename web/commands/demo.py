@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import getpass
+
 import click
 from flask.cli import AppGroup
 
 from geo.db.catalog import count_places
-from geo.db.imports import write_places
-from geo.places.demo import DEMO_SOURCE, load_demo_places
-from geo.places.ledger import Report
-from geo.places.rows import finish_places
-from web.commands.progress import console, progress_bar, show_report
+from geo.db.history import Editor
+from geo.service.demo import load_demo_city
+from web.commands.progress import console, show_report
 from web.db import session
 
 demo = AppGroup("demo", help="Demo data (invented, labelled as such).")
@@ -19,18 +19,12 @@ demo = AppGroup("demo", help="Demo data (invented, labelled as such).")
 @demo.command("load")
 @click.option("--if-empty", is_flag=True, help="Do nothing when places are already stored.")
 def load(if_empty: bool) -> None:
-    """Load (or refresh) the Xining demo city's places."""
+    """Load the Xining demo city's missing places (with history); edited places are kept."""
     db = session()
     if if_empty and count_places(db):
         console.print("places already stored; demo city not loaded")
         return
-    report = Report(source=DEMO_SOURCE)
-    records = load_demo_places()
-    report.rows_read = len(records)
-    rows = finish_places(list(enumerate(records, start=1)), report)
-    with progress_bar("loading the demo city", total=len(rows)) as advance:
-        write_places(db, rows, report, progress=advance)
-    db.commit()
+    report = load_demo_city(db, Editor(name=f"cli:{getpass.getuser()}"))
     show_report(report)
 
 
