@@ -44,6 +44,7 @@ from geo.errors import InvalidInput
 from geo.export import escape_formula
 from geo.places.timezone import SHANGHAI
 from geo.places.vocabulary import AMENITIES, AMENITY_TERMS, KIND_TERMS, KINDS
+from geo.planning.coverage import coverage_change
 from geo.planning.coverage_export import write_coverage_csv, write_coverage_geojson
 from geo.planning.metric import DEFAULT_RADIUS_M
 from geo.planning.siting import DEFAULT_SITE_COST, SitingResult
@@ -313,6 +314,11 @@ def index() -> ResponseReturnValue:
         script_url=url_for("planner.map_js") + "?" + qs,
         summary=answer.result.summary(),
         before=answer.before.summary() if answer.before is not None else None,
+        change=(
+            coverage_change(answer.before, answer.result).to_dict("records")
+            if answer.before is not None
+            else []
+        ),
         gaps=answer.result.gaps.head(50).to_dict("records"),
         uncovered=answer.result.uncovered(top=50).to_dict("records"),
         districts=answer.result.districts.to_dict("records"),

@@ -92,13 +92,20 @@ class CoverageResult:
     def summary(self) -> dict[str, Any]:
         """Return headline figures as a JSON-ready dict."""
         return {
-            "covered_share": (None if math.isnan(self.covered_share)
-                              else round(self.covered_share, 6)),
-            "covered_weight": self.covered_weight, "total_weight": self.total_weight,
-            "cells": int(len(self.cells)), "uncovered_cells": int((~self.cells["covered"]).sum()),
-            "gaps": int(len(self.gaps)), "stations": int(len(self.stations)),
-            "radius_m": self.radius_m, "method": self.method, "metric_crs": self.metric_crs,
-            "window": self.window, "dropped_stations": self.dropped_stations,
+            "covered_share": (
+                None if math.isnan(self.covered_share) else round(self.covered_share, 6)
+            ),
+            "covered_weight": self.covered_weight,
+            "total_weight": self.total_weight,
+            "cells": int(len(self.cells)),
+            "uncovered_cells": int((~self.cells["covered"]).sum()),
+            "gaps": int(len(self.gaps)),
+            "stations": int(len(self.stations)),
+            "radius_m": self.radius_m,
+            "method": self.method,
+            "metric_crs": self.metric_crs,
+            "window": self.window,
+            "dropped_stations": self.dropped_stations,
         }
 
 
@@ -145,8 +152,10 @@ def analyze_coverage(
     """
     radius_m = check_radius(radius_m)
     if cells is None or not len(cells):
-        raise InvalidInput("no rider activity in this area and time window; "
-                           "import activity or widen the window", field="window")
+        raise InvalidInput(
+            "no rider activity in this area and time window; import activity or widen the window",
+            field="window",
+        )
     selection = selection or StationFilter(window=None)
     counted, dropped = select_stations(stations, selection)
     frame = cells.reset_index(drop=True).copy()
@@ -167,25 +176,37 @@ def analyze_coverage(
     frame["h3"] = cell_text(frame["cell"].to_numpy())
     if districts is None:
         districts = lookup_districts(lon, lat)
-    frame["district"] = [d if isinstance(d, str) and d else "(outside known districts)"
-                         for d in districts]
+    frame["district"] = [
+        d if isinstance(d, str) and d else "(outside known districts)" for d in districts
+    ]
     frame["gap_id"] = gap_clusters(frame["cell"].to_numpy(), ~covered)
     order = frame["weight"].where(~frame["covered"], -np.inf).rank(ascending=False, method="first")
     frame["rank"] = np.where(frame["covered"], 0, order).astype(np.int64)
     gaps = _gap_table(frame)
-    frame = frame.merge(gaps[["gap_id", "name"]].rename(columns={"name": "gap"}), on="gap_id",
-                        how="left")
+    frame = frame.merge(
+        gaps[["gap_id", "name"]].rename(columns={"name": "gap"}), on="gap_id", how="left"
+    )
     return CoverageResult(
-        cells=frame, stations=counted, gaps=gaps, districts=_district_table(frame, gaps),
-        radius_m=radius_m, method="road network" if network is not None else "straight line",
-        metric_crs=crs.to_string(), window=window_label, dropped_stations=dropped,
+        cells=frame,
+        stations=counted,
+        gaps=gaps,
+        districts=_district_table(frame, gaps),
+        radius_m=radius_m,
+        method="road network" if network is not None else "straight line",
+        metric_crs=crs.to_string(),
+        window=window_label,
+        dropped_stations=dropped,
     )
 
 
-def what_if(base: CoverageResult, *,
-            add: Sequence[tuple[float, float]] = (), remove: Sequence[Any] = (),
-            selection: StationFilter | None = None,
-            network: RoadNetwork | None = None) -> CoverageResult:
+def what_if(
+    base: CoverageResult,
+    *,
+    add: Sequence[tuple[float, float]] = (),
+    remove: Sequence[Any] = (),
+    selection: StationFilter | None = None,
+    network: RoadNetwork | None = None,
+) -> CoverageResult:
     """Recompute coverage with stations added or removed, from the same cells.
 
     Parameters
@@ -214,25 +235,33 @@ def what_if(base: CoverageResult, *,
     if unknown:
         raise InvalidInput(
             f"station {unknown[0]} is not among the {len(counted)} stations counted here",
-            field="remove")
+            field="remove",
+        )
     kept = counted[~ids.isin([str(r) for r in remove])]
     selection = selection or StationFilter()
-    added = pd.DataFrame({
-        "id": [f"what-if-{i + 1}" for i in range(len(add))],
-        "name": [f"what-if {i + 1}" for i in range(len(add))],
-        "kind": (selection.kinds or ("station",))[0],
-        "status": "active",
-        "amenities": [tuple(selection.amenities)] * len(add),
-        "opening_hours": "24/7",
-        "lon": [float(a[0]) for a in add],
-        "lat": [float(a[1]) for a in add],
-    })
+    added = pd.DataFrame(
+        {
+            "id": [f"what-if-{i + 1}" for i in range(len(add))],
+            "name": [f"what-if {i + 1}" for i in range(len(add))],
+            "kind": (selection.kinds or ("station",))[0],
+            "status": "active",
+            "amenities": [tuple(selection.amenities)] * len(add),
+            "opening_hours": "24/7",
+            "lon": [float(a[0]) for a in add],
+            "lat": [float(a[1]) for a in add],
+        }
+    )
     frame = pd.concat([kept, added], ignore_index=True) if len(added) else kept
     cells = base.cells[["cell", "lon", "lat", "points", "weight", "rider_hours"]]
-    after = analyze_coverage(cells, frame, radius_m=base.radius_m,
-                             selection=StationFilter(kinds=(), amenities=(), window=None),
-                             window_label=base.window, network=network,
-                             districts=base.cells["district"].tolist())
+    after = analyze_coverage(
+        cells,
+        frame,
+        radius_m=base.radius_m,
+        selection=StationFilter(kinds=(), amenities=(), window=None),
+        window_label=base.window,
+        network=network,
+        districts=base.cells["district"].tolist(),
+    )
     after.dropped_stations = dict(base.dropped_stations)
     if remove:
         after.dropped_stations["removed (what-if)"] = len(remove)
@@ -249,8 +278,18 @@ def lookup_districts(lon: np.ndarray, lat: np.ndarray) -> list[str | None]:
 
 
 def _gap_table(frame: pd.DataFrame) -> pd.DataFrame:
-    columns = ["gap_id", "name", "district", "cells", "points", "weight", "rider_hours",
-               "share", "lon", "lat"]
+    columns = [
+        "gap_id",
+        "name",
+        "district",
+        "cells",
+        "points",
+        "weight",
+        "rider_hours",
+        "share",
+        "lon",
+        "lat",
+    ]
     gaps = frame[frame["gap_id"] >= 0]
     if gaps.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
@@ -260,31 +299,47 @@ def _gap_table(frame: pd.DataFrame) -> pd.DataFrame:
         w = part["weight"].to_numpy(float)
         by_district = part.groupby("district")["weight"].sum().sort_values(ascending=False)
         centre_w = w if w.sum() > 0 else np.ones(len(w))
-        rows.append({
-            "gap_id": int(gap_id), "district": str(by_district.index[0]), "cells": len(part),
-            "points": int(part["points"].sum()), "weight": float(w.sum()),
-            "rider_hours": part["rider_hours"].astype("Int64").sum(min_count=1),
-            "share": float(w.sum() / total) if total > 0 else float("nan"),
-            "lon": float(np.average(part["lon"], weights=centre_w)),
-            "lat": float(np.average(part["lat"], weights=centre_w)),
-        })
+        rows.append(
+            {
+                "gap_id": int(gap_id),
+                "district": str(by_district.index[0]),
+                "cells": len(part),
+                "points": int(part["points"].sum()),
+                "weight": float(w.sum()),
+                "rider_hours": part["rider_hours"].astype("Int64").sum(min_count=1),
+                "share": float(w.sum() / total) if total > 0 else float("nan"),
+                "lon": float(np.average(part["lon"], weights=centre_w)),
+                "lat": float(np.average(part["lat"], weights=centre_w)),
+            }
+        )
     table = pd.DataFrame(rows).sort_values(["weight", "gap_id"], ascending=[False, True])
     # Name each gap after its district, numbered by weight within it.
-    table["name"] = [f"{d} #{n}" for d, n in zip(
-        table["district"], table.groupby("district").cumcount() + 1, strict=True)]
+    table["name"] = [
+        f"{d} #{n}"
+        for d, n in zip(table["district"], table.groupby("district").cumcount() + 1, strict=True)
+    ]
     return table[columns].reset_index(drop=True)
 
 
 def _district_table(frame: pd.DataFrame, gaps: pd.DataFrame) -> pd.DataFrame:
-    grouped = frame.assign(covered_weight=frame["weight"].where(frame["covered"], 0.0),
-                           uncovered=~frame["covered"])
-    table = grouped.groupby("district").agg(
-        cells=("cell", "size"), weight=("weight", "sum"),
-        covered_weight=("covered_weight", "sum"), uncovered_cells=("uncovered", "sum"),
-    ).reset_index()
-    table["covered_share"] = np.where(table["weight"] > 0,
-                                      table["covered_weight"] / table["weight"].where(
-                                          table["weight"] > 0, 1.0), np.nan)
+    grouped = frame.assign(
+        covered_weight=frame["weight"].where(frame["covered"], 0.0), uncovered=~frame["covered"]
+    )
+    table = (
+        grouped.groupby("district")
+        .agg(
+            cells=("cell", "size"),
+            weight=("weight", "sum"),
+            covered_weight=("covered_weight", "sum"),
+            uncovered_cells=("uncovered", "sum"),
+        )
+        .reset_index()
+    )
+    table["covered_share"] = np.where(
+        table["weight"] > 0,
+        table["covered_weight"] / table["weight"].where(table["weight"] > 0, 1.0),
+        np.nan,
+    )
     gap_counts = gaps.groupby("district").size() if len(gaps) else pd.Series(dtype=int)
     table["gaps"] = table["district"].map(gap_counts).fillna(0).astype(int)
     return table.sort_values("weight", ascending=False, ignore_index=True)
@@ -295,8 +350,9 @@ def _district_table(frame: pd.DataFrame, gaps: pd.DataFrame) -> pd.DataFrame:
 # --------------------------------------------------------------------------- #
 
 
-def coverage_frame(demand: gpd.GeoDataFrame, stations: gpd.GeoDataFrame, *,
-                   radius_m: float = DEFAULT_RADIUS_M) -> gpd.GeoDataFrame:
+def coverage_frame(
+    demand: gpd.GeoDataFrame, stations: gpd.GeoDataFrame, *, radius_m: float = DEFAULT_RADIUS_M
+) -> gpd.GeoDataFrame:
     """Add ``covered`` and ``distance_m`` columns to a point GeoDataFrame.
 
     Parameters
@@ -337,3 +393,43 @@ def coverage_frame(demand: gpd.GeoDataFrame, stations: gpd.GeoDataFrame, *,
     out["covered"] = distance <= radius_m
     out["distance_m"] = distance
     return out
+
+
+def coverage_change(before: CoverageResult, after: CoverageResult) -> pd.DataFrame:
+    """Return, per district, the activity that loses and gains coverage in a what-if.
+
+    Parameters
+    ----------
+    before, after : CoverageResult
+        The same cells (``after`` from :func:`what_if` on ``before``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``district``, ``lost_cells``, ``lost_weight``, ``gained_cells``,
+        ``gained_weight``, ``lost_share`` (of the district's activity), one row
+        per district where anything changed, most lost first.  Cells are
+        matched by H3 id; weights are those of the window.
+    """
+    joined = before.cells[["cell", "district", "weight", "covered"]].merge(
+        after.cells[["cell", "covered"]], on="cell", suffixes=("_before", "_after")
+    )
+    lost = joined["covered_before"] & ~joined["covered_after"]
+    gained = ~joined["covered_before"] & joined["covered_after"]
+    joined = joined.assign(
+        lost_cells=lost.astype(int),
+        lost_weight=joined["weight"].where(lost, 0.0),
+        gained_cells=gained.astype(int),
+        gained_weight=joined["weight"].where(gained, 0.0),
+    )
+    table = joined.groupby("district", as_index=False).agg(
+        weight=("weight", "sum"),
+        lost_cells=("lost_cells", "sum"),
+        lost_weight=("lost_weight", "sum"),
+        gained_cells=("gained_cells", "sum"),
+        gained_weight=("gained_weight", "sum"),
+    )
+    table["lost_share"] = np.where(table["weight"] > 0, table["lost_weight"] / table["weight"], 0.0)
+    changed = (table["lost_cells"] > 0) | (table["gained_cells"] > 0)
+    table = table[changed].sort_values(["lost_weight", "district"], ascending=[False, True])
+    return table.drop(columns="weight").reset_index(drop=True)

@@ -154,7 +154,16 @@ def test_what_if_add_and_remove(client: FlaskClient, db: Session) -> None:
     assert added.status_code == 200
     assert "100.0%" in html and "+50.0" in html
     removed = client.get("/planner/", query_string={"city": CITY, "remove": str(station)})
-    assert "0.0%" in removed.get_data(as_text=True)
+    html = removed.get_data(as_text=True)
+    assert "0.0%" in html
+    # Who loses coverage: the near cell (weight 10, all of its district's activity) in 黄浦区.
+    assert "失去与获得覆盖的区域" in html
+    row = html[html.index('id="change-title"') :]
+    row = row[row.index("<tbody>") : row.index("</tbody>")]
+    cells = [c.split("</td>")[0] for c in row.split(">", 1)[1].split("<td")[1:]]
+    assert [c.split(">", 1)[1] for c in cells] == ["黄浦区", "1", "10", "100.0%", "0", "0"]
+    # Adding the far station: nobody loses, the far cell gains.
+    assert "失去与获得覆盖的区域" in added.get_data(as_text=True)
 
 
 @pytest.mark.parametrize(

@@ -23,6 +23,7 @@ from geo.places.crs import validate_lonlat
 from geo.places.polygons import read_polygon
 from geo.places.vocabulary import AMENITIES, CHINA_BBOX, KINDS
 from geo.planning.candidates import read_candidates
+from geo.planning.coverage import coverage_change
 from geo.planning.coverage_export import write_coverage_csv, write_coverage_geojson
 from geo.planning.mclp import DEFAULT_TIME_LIMIT_S
 from geo.planning.siting import DEFAULT_SITE_COST
@@ -182,6 +183,26 @@ def _print_coverage(answer: Any, *, top: int) -> None:
     )
     if answer.before is not None:
         console.print(f"before the what-if: {_pct(answer.before.covered_share)}")
+        change = Table(title="who loses and who gains coverage")
+        for column in (
+            "district",
+            "cells lost",
+            "activity lost",
+            "share of district",
+            "cells gained",
+            "activity gained",
+        ):
+            change.add_column(column)
+        for row in coverage_change(answer.before, answer.result).itertuples(index=False):
+            change.add_row(
+                str(row.district),
+                str(row.lost_cells),
+                f"{row.lost_weight:,.0f}",
+                _pct(row.lost_share),
+                str(row.gained_cells),
+                f"{row.gained_weight:,.0f}",
+            )
+        console.print(change)
     for reason, count in summary["dropped_stations"].items():
         console.print(f"places left out: {reason}: {count}")
     if answer.is_demo:
