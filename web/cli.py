@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "web.commands.analyze",
     "web.commands.opendata",
     "web.commands.trust",
+    "web.commands.inspections",
     "web.commands.backup",
 )
 
