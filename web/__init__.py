@@ -23,6 +23,7 @@ BLUEPRINTS: tuple[str, ...] = (
     "web.embed",
     "web.planner",
     "web.trust",
+    "web.inspections",
     "web.ogc",
     "web.opendata",
     "web.health",

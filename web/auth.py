@@ -75,6 +75,7 @@ HOME_OF_ROLE: dict[str, str] = {
     "caseworker": "cases.index",
     "auditor": "audit.index",
     "moderator": "trust.queue_page",
+    "inspector": "inspections.my_visits",
 }
 
 
