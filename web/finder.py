@@ -47,6 +47,7 @@ from web.mapview import (
     map_script_text,
     page_parts,
     place_url,
+    route_strings,
     static_url,
     view_from_args,
     view_query,
@@ -57,11 +58,12 @@ from web.params import (
     kinds_param,
     text_param,
 )
-from web.placeview import feature, hours_now, nav_links, now
+from web.placeview import dial_number, feature, hours_now, nav_links, now
 from web.templating import label
 from web.trustview import place_panel
 
 bp = Blueprint("finder", __name__)
+
 
 @bp.get("/")
 def index() -> ResponseReturnValue:
@@ -75,8 +77,9 @@ def index() -> ResponseReturnValue:
     results = None
     if q:
         # Server-side search: the page works without JavaScript too.
-        rows = queries.list_places(session(), where=queries.PlaceQuery(
-            q=q, kinds=kinds, amenities=amenities), limit=20)
+        rows = queries.list_places(
+            session(), where=queries.PlaceQuery(q=q, kinds=kinds, amenities=amenities), limit=20
+        )
         at = now()
         results = [feature(r, at=at, place_url=place_url) for r in rows]
     return render_template(
@@ -135,10 +138,20 @@ def place(place_id: int) -> ResponseReturnValue:
         state=state,
         amenities=[(a, label(AMENITY_TERMS, a)) for a in row.get("amenities") or []],
         six_haves=[(t.code, label(SIX_HAVES, t.code), six.get(t.code)) for t in SIX_HAVES],
-        links=nav_links(row, labels={"amap": _("Amap"), "tencent": _("Tencent Maps"),
-                                     "baidu": _("Baidu Maps"), "osm": _("OpenStreetMap"),
-                                     "apple": _("Apple Maps"), "google": _("Google Maps"),
-                                     "geo": _("Other map app (geo:)")}),
+        links=nav_links(
+            row,
+            labels={
+                "amap": _("Amap"),
+                "tencent": _("Tencent Maps"),
+                "baidu": _("Baidu Maps"),
+                "osm": _("OpenStreetMap"),
+                "apple": _("Apple Maps"),
+                "google": _("Google Maps"),
+                "geo": _("Other map app (geo:)"),
+            },
+        ),
+        tel=dial_number(row.get("phone")),
+        route_strings=route_strings(),
         parts=parts,
         map_src=url_for("finder.place_map_script", place_id=place_id, lang=lang()),
         icons=static_url(f"{maps.ICONS_DIR}/icons.svg"),
@@ -166,13 +179,20 @@ def remember_language(response: Response) -> Response:
     """Keep the language chosen with ``?lang=`` in a cookie; vary HTML on language."""
     chosen = request.args.get("lang")
     languages = current_app.config["LANGUAGES"]
-    if (chosen in languages and request.cookies.get(LANG_COOKIE) != chosen
-            and not request.path.startswith(("/api/", "/embed", "/static/"))):
-        response.set_cookie(LANG_COOKIE, chosen, max_age=LANG_COOKIE_MAX_AGE_S,
-                            samesite="Lax", httponly=True,
-                            secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")))
+    if (
+        chosen in languages
+        and request.cookies.get(LANG_COOKIE) != chosen
+        and not request.path.startswith(("/api/", "/embed", "/static/"))
+    ):
+        response.set_cookie(
+            LANG_COOKIE,
+            chosen,
+            max_age=LANG_COOKIE_MAX_AGE_S,
+            samesite="Lax",
+            httponly=True,
+            secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")),
+        )
     if response.mimetype == "text/html":
         response.vary.add("Accept-Language")
         response.vary.add("Cookie")
     return response
-

@@ -239,6 +239,18 @@ def js_strings() -> dict[str, Any]:
     }
 
 
+def route_strings() -> dict[str, str]:
+    """Texts web/static/js/place.js shows on a place page."""
+    return {
+        "from_you": _("{dist} from you"),
+        "walk": _("{min} min walk"),
+        "ride": _("{min} min ride"),
+        "metres": _("{n} m"),
+        "km": _("{n} km"),
+        "copied": _("Link copied"),
+    }
+
+
 def boot_context(view: dict[str, Any]) -> dict[str, Any]:
     """What ``finder-boot.js`` needs to ask for the first view before Leaflet runs."""
     plain = {k: list(v) if isinstance(v, tuple) else v for k, v in view.items()}

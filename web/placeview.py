@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -168,7 +169,9 @@ def feature(
 
 
 def feature_collection(
-    features: list[dict[str, Any]], *, links: list[dict[str, str]] | None = None,
+    features: list[dict[str, Any]],
+    *,
+    links: list[dict[str, str]] | None = None,
     **members: Any,
 ) -> dict[str, Any]:
     """Return an RFC 7946 FeatureCollection with paging ``links`` as foreign members."""
@@ -185,12 +188,18 @@ def feature_collection(
 
 @dataclass(frozen=True)
 class NavLink:
-    """A link that opens a map app at the place, in the coordinates that app expects."""
+    """A link that opens a map app with a route to the place, in that app's coordinates.
+
+    ``href`` asks for riding directions, ``walk_href`` for walking; ``fallback``
+    is a web page for when the app's own scheme does not open (Baidu).
+    """
 
     key: str
     label: str
     href: str
     crs: str
+    walk_href: str = ""
+    fallback: str = ""
 
 
 def _fmt(value: float) -> str:
@@ -198,10 +207,16 @@ def _fmt(value: float) -> str:
 
 
 def nav_links(row: Mapping[str, Any], *, labels: Mapping[str, str] | None = None) -> list[NavLink]:
-    """Return navigation links into Amap, Tencent, Baidu, OSM, Apple, Google and ``geo:``.
+    """Return route links (riding and walking) into Amap, Tencent, Baidu, Apple, Google, OSM, ``geo:``.
 
-    Amap and Tencent take GCJ-02, Baidu takes BD-09 (converted with
-    :func:`geo.places.crs.from_wgs84`), the others WGS-84 as stored.
+    Each app's documented route URI, the rider's position being the start
+    (the apps take the phone's own position when no origin is given):
+    Amap ``uri.amap.com/navigation`` (``coordinate=gaode``, GCJ-02), Tencent
+    ``apis.map.qq.com/uri/v1/routeplan`` (GCJ-02), Baidu
+    ``baidumap://map/direction`` (``coord_type=bd09ll``, BD-09) with the web
+    ``api.map.baidu.com/direction`` as fallback, Apple ``daddr`` + ``dirflg``,
+    Google ``maps/dir/?api=1`` + ``travelmode`` (WGS-84).  OpenStreetMap and
+    ``geo:`` show the spot only.
 
     Parameters
     ----------
@@ -215,34 +230,102 @@ def nav_links(row: Mapping[str, Any], *, labels: Mapping[str, str] | None = None
     g_lon, g_lat = from_wgs84(lon, lat, crs="gcj02")
     b_lon, b_lat = from_wgs84(lon, lat, crs="bd09")
     names = {
-        "amap": "高德地图 Amap", "tencent": "腾讯地图 Tencent", "baidu": "百度地图 Baidu",
-        "osm": "OpenStreetMap", "apple": "Apple Maps", "google": "Google Maps",
+        "amap": "高德地图 Amap",
+        "tencent": "腾讯地图 Tencent",
+        "baidu": "百度地图 Baidu",
+        "osm": "OpenStreetMap",
+        "apple": "Apple Maps",
+        "google": "Google Maps",
         "geo": "geo:",
     }
     names.update(labels or {})
-    links = [
-        NavLink("amap", names["amap"], "https://uri.amap.com/marker?" + urlencode({
-            "position": f"{_fmt(g_lon)},{_fmt(g_lat)}", "name": name, "src": "yitu",
-            "coordinate": "gaode", "callnative": "1"}), "gcj02"),
-        NavLink("tencent", names["tencent"], "https://apis.map.qq.com/uri/v1/marker?" + urlencode({
-            # ";" and ":" separate the marker's own fields: keep them out of the title.
-            "marker": f"coord:{_fmt(g_lat)},{_fmt(g_lon)};title:{name.replace(';', ' ').replace(':', ' ')}",
-            "referer": "yitu"}),
-            "gcj02"),
-        NavLink("baidu", names["baidu"], "https://api.map.baidu.com/marker?" + urlencode({
-            "location": f"{_fmt(b_lat)},{_fmt(b_lon)}", "title": name, "content": name,
-            "coord_type": "bd09ll", "output": "html", "src": "yitu"}), "bd09"),
-        NavLink("osm", names["osm"],
-                f"https://www.openstreetmap.org/?mlat={_fmt(lat)}&mlon={_fmt(lon)}"
-                f"#map=18/{_fmt(lat)}/{_fmt(lon)}", "wgs84"),
-        NavLink("apple", names["apple"], "https://maps.apple.com/?" + urlencode({
-            "ll": f"{_fmt(lat)},{_fmt(lon)}", "q": name}), "wgs84"),
-        NavLink("google", names["google"], "https://www.google.com/maps/search/?" + urlencode({
-            "api": "1", "query": f"{_fmt(lat)},{_fmt(lon)}"}), "wgs84"),
-        # RFC 5870: geo:lat,lon is WGS-84; the q=(label) form is what Android
-        # map apps read to show a name.
-        NavLink("geo", names["geo"],
-                f"geo:{_fmt(lat)},{_fmt(lon)}?q={_fmt(lat)},{_fmt(lon)}({quote(name)})",
-                "wgs84"),
+
+    def amap(mode: str) -> str:
+        # "to" is lon,lat,name; commas in the name would shift the fields.
+        return "https://uri.amap.com/navigation?" + urlencode(
+            {
+                "to": f"{_fmt(g_lon)},{_fmt(g_lat)},{name.replace(',', ' ')}",
+                "mode": mode,
+                "coordinate": "gaode",
+                "callnative": "1",
+                "src": "yitu",
+            }
+        )
+
+    def tencent(mode: str) -> str:
+        return "https://apis.map.qq.com/uri/v1/routeplan?" + urlencode(
+            {"type": mode, "to": name, "tocoord": f"{_fmt(g_lat)},{_fmt(g_lon)}", "referer": "yitu"}
+        )
+
+    # Baidu's "|" separates the destination's fields: keep it out of the name.
+    b_dest = f"latlng:{_fmt(b_lat)},{_fmt(b_lon)}|name:{name.replace('|', ' ')}"
+
+    def baidu(mode: str) -> str:
+        return "baidumap://map/direction?" + urlencode(
+            {"destination": b_dest, "coord_type": "bd09ll", "mode": mode, "src": "yitu"}
+        )
+
+    def baidu_web(mode: str) -> str:
+        return "https://api.map.baidu.com/direction?" + urlencode(
+            {
+                "origin": "我的位置",
+                "destination": b_dest,
+                "coord_type": "bd09ll",
+                "mode": mode,
+                "region": str(row.get("city") or "全国"),
+                "output": "html",
+                "src": "yitu",
+            }
+        )
+
+    def apple(flag: str) -> str:
+        return "https://maps.apple.com/?" + urlencode(
+            {"daddr": f"{_fmt(lat)},{_fmt(lon)}", "dirflg": flag, "q": name}
+        )
+
+    def google(mode: str) -> str:
+        return "https://www.google.com/maps/dir/?" + urlencode(
+            {"api": "1", "destination": f"{_fmt(lat)},{_fmt(lon)}", "travelmode": mode}
+        )
+
+    osm = (
+        f"https://www.openstreetmap.org/?mlat={_fmt(lat)}&mlon={_fmt(lon)}"
+        f"#map=18/{_fmt(lat)}/{_fmt(lon)}"
+    )
+    # RFC 5870: geo:lat,lon is WGS-84; the q=(label) form is what Android
+    # map apps read to show a name.
+    geo = f"geo:{_fmt(lat)},{_fmt(lon)}?q={_fmt(lat)},{_fmt(lon)}({quote(name)})"
+    return [
+        NavLink("amap", names["amap"], amap("ride"), "gcj02", walk_href=amap("walk")),
+        NavLink("tencent", names["tencent"], tencent("bike"), "gcj02", walk_href=tencent("walk")),
+        NavLink(
+            "baidu",
+            names["baidu"],
+            baidu("riding"),
+            "bd09",
+            walk_href=baidu("walking"),
+            fallback=baidu_web("riding"),
+        ),
+        # Apple's URL scheme has no cycling flag: walking is the nearest.
+        NavLink("apple", names["apple"], apple("w"), "wgs84", walk_href=apple("w")),
+        NavLink(
+            "google", names["google"], google("bicycling"), "wgs84", walk_href=google("walking")
+        ),
+        NavLink("osm", names["osm"], osm, "wgs84", walk_href=osm),
+        NavLink("geo", names["geo"], geo, "wgs84", walk_href=geo),
     ]
-    return links
+
+
+_PHONE = re.compile(r"\+?\d[\d\- ]{4,}\d")
+
+
+def dial_number(phone: object) -> str | None:
+    """Return the first phone number in ``phone`` as a ``tel:`` target (digits, ``+``, ``-``).
+
+    Ledgers write "0971-1234567", "0971 1234567 / 138..."; a ``tel:`` link takes
+    one number, without spaces.  None when there is no number to dial.
+    """
+    if not isinstance(phone, str):
+        return None
+    match = _PHONE.search(phone)
+    return match.group(0).replace(" ", "") if match else None

@@ -160,3 +160,40 @@ def test_clusters_of_different_kinds_do_not_overlap(
     )
     assert colour == "rgb(33, 37, 41)"
     assert_clean(audit)
+
+
+def test_place_page_routes_in_the_riders_app_and_shares(
+    make_page: Any, live_server: LiveServer, places: Places
+) -> None:
+    lon, lat = places.trap_origin
+    page, audit = make_page(
+        geolocation={"longitude": lon, "latitude": lat},
+        permissions=["geolocation", "clipboard-read", "clipboard-write"],
+    )
+    page.goto(live_server.url + f"/places/{places.east}")
+    go = page.locator("#go")
+    assert go.inner_text().startswith("去这里")
+    assert go.get_attribute("href").startswith("https://uri.amap.com/navigation?")
+    assert "mode=ride" in go.get_attribute("href")
+    assert go.bounding_box()["height"] >= 44
+    # Distance from the rider (permission granted): 923 m east.
+    wait_until(page, "() => document.getElementById('from-you').textContent.includes('距您')")
+    assert "9" in page.locator("#from-you").inner_text()
+    # Walking instead of riding.
+    page.locator("label:has(input[value='walk'])").click()
+    assert "mode=walk" in go.get_attribute("href")
+    # Choose Google in the menu: remembered for the next place (no navigation here).
+    page.locator(".other-apps summary").click()
+    page.evaluate("() => document.addEventListener('click', e => e.preventDefault(), true)")
+    page.locator(".other-apps a.nav-google").click()
+    page.goto(live_server.url + f"/places/{places.north}")
+    href = page.locator("#go").get_attribute("href")
+    assert href.startswith("https://www.google.com/maps/dir/?api=1")
+    assert "travelmode=walking" in href
+    # Share: no Web Share API in headless Chromium, so the link is copied.
+    page.locator("#share").click()
+    wait_until(page, "() => document.getElementById('share').textContent === '链接已复制'")
+    copied = page.evaluate("() => navigator.clipboard.readText()")
+    assert copied.endswith(f"/places/{places.north}")
+    screenshot(page, "place-route-button")
+    assert_clean(audit)

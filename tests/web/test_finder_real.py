@@ -32,10 +32,13 @@ def zhengzhou(db: Session, shared_data: Path) -> list[dict]:
 
 
 def brute_force(db: Session, lon: float, lat: float, k: int) -> list[int]:
-    rows = db.execute(text(
-        "SELECT id FROM places WHERE status = 'active' ORDER BY "
-        "ST_Distance(geog, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography), id LIMIT :k"),
-        {"lon": lon, "lat": lat, "k": k})
+    rows = db.execute(
+        text(
+            "SELECT id FROM places WHERE status = 'active' ORDER BY "
+            "ST_Distance(geog, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography), id LIMIT :k"
+        ),
+        {"lon": lon, "lat": lat, "k": k},
+    )
     return [r[0] for r in rows]
 
 
@@ -56,11 +59,13 @@ def test_amap_link_gives_back_the_ledgers_gcj02(
     # The ledger was looked up on Amap (GCJ-02); stored as WGS-84; the Amap
     # link must point at the very spot the union looked up.
     first = zhengzhou[0]
-    place_id = db.execute(text("SELECT id FROM places WHERE source = :s AND name = :n"),
-                          {"s": SOURCE, "n": first["name"]}).scalar_one()
+    place_id = db.execute(
+        text("SELECT id FROM places WHERE source = :s AND name = :n"),
+        {"s": SOURCE, "n": first["name"]},
+    ).scalar_one()
     page = client.get(f"/places/{place_id}").get_data(as_text=True)
     href = html.unescape(re.search(r'href="([^"]+)"[^>]*class="nav-amap"', page).group(1))
-    lon, lat = map(float, parse_qs(urlsplit(href).query)["position"][0].split(","))
+    lon, lat = map(float, parse_qs(urlsplit(href).query)["to"][0].split(",")[:2])
     assert abs(lon - first["lng"]) < 2e-6 and abs(lat - first["lat"]) < 2e-6
     assert first["name"] in html.unescape(page)
 
@@ -68,8 +73,9 @@ def test_amap_link_gives_back_the_ledgers_gcj02(
 def test_city_views_and_clusters(client: FlaskClient, db: Session, zhengzhou: list[dict]) -> None:
     embed = client.get("/embed?city=郑州市")
     assert embed.status_code == 200
-    src = html.unescape(re.search(r'<script src="(/maps/embed.js\?[^"]+)"',
-                                  embed.get_data(as_text=True)).group(1))
+    src = html.unescape(
+        re.search(r'<script src="(/maps/embed.js\?[^"]+)"', embed.get_data(as_text=True)).group(1)
+    )
     bbox = parse_qs(urlsplit(src).query)["bbox"][0]
     body = client.get(f"/api/v1/places/clusters?bbox={bbox}&zoom=9").get_json()
     assert sum(f["properties"]["count"] for f in body["features"]) == 82

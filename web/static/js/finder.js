@@ -500,6 +500,11 @@
     if (locate) { locate.classList.remove("busy"); }
     // The browser reports WGS-84; draw it in the tiles' system.
     userPosition = [e.latlng.lng, e.latlng.lat];
+    // Kept for place pages (distance from the rider without a second prompt).
+    try {
+      window.sessionStorage.setItem("yitu.position",
+        JSON.stringify({ lon: userPosition[0], lat: userPosition[1], at: Date.now() }));
+    } catch (err) { /* storage off: place pages ask again */ }
     var at = latLng(userPosition);
     if (you) { map.removeLayer(you); }
     you = L.marker(at, {
