@@ -27,7 +27,7 @@ from tests.household_fixtures import (
     record,
 )
 
-WHO = ("anonymous", "admin", "planner", "caseworker", "auditor", "moderator")
+WHO = ("anonymous", "admin", "planner", "caseworker", "auditor", "moderator", "inspector")
 
 
 @dataclass(frozen=True)
@@ -46,15 +46,18 @@ def everyone(code: int = 200) -> dict[str, int]:
 
 def only(*roles: str, ok: int = 200, anonymous: int = 302) -> dict[str, int]:
     """Allowed roles get ``ok``; other roles 403; anonymous visitors go to the login page."""
-    return {who: ok if who in roles else (anonymous if who == "anonymous" else 403)
-            for who in WHO}
+    return {who: ok if who in roles else (anonymous if who == "anonymous" else 403) for who in WHO}
 
 
 @pytest.fixture
 def app_config(app_config: dict[str, object]) -> dict[str, object]:
     # Every visitor logs in and posts from 127.0.0.1: lift the per-address limits here.
-    return {**app_config, "HOUSEHOLD_KEY": KEY_TEXT, "TRUST_RATE_LIMIT_CLIENT": "1000 per minute",
-            "LOGIN_RATE_LIMIT": "100 per minute"}
+    return {
+        **app_config,
+        "HOUSEHOLD_KEY": KEY_TEXT,
+        "TRUST_RATE_LIMIT_CLIENT": "1000 per minute",
+        "LOGIN_RATE_LIMIT": "100 per minute",
+    }
 
 
 def policy(place_id: int, household_id: str) -> dict[str, list[Expect]]:
@@ -67,29 +70,34 @@ def policy(place_id: int, household_id: str) -> dict[str, list[Expect]]:
         # Probes for orchestrators: no login, nothing private.
         "health.healthz": [Expect("GET", "/healthz", everyone())],
         "health.readyz": [Expect("GET", "/readyz", everyone())],
+        # Metrics: by client address (METRICS_ALLOW, loopback here), not by role.
+        "observability.metrics": [Expect("GET", "/metrics", everyone())],
         "finder.place": [Expect("GET", f"/places/{p}", everyone())],
         "finder.place_map_script": [Expect("GET", f"/places/{p}/map.js", everyone())],
-        "finder.map_script": [Expect("GET", "/maps/finder.js", everyone()),
-                              Expect("GET", "/maps/embed.js", everyone())],
+        "finder.map_script": [
+            Expect("GET", "/maps/finder.js", everyone()),
+            Expect("GET", "/maps/embed.js", everyone()),
+        ],
         "directory.index": [Expect("GET", "/places", everyone())],
         "embed.embed": [Expect("GET", "/embed", everyone())],
         "embed.builder": [Expect("GET", "/embed/builder", everyone())],
         "api.list_places": [Expect("GET", "/api/v1/places", everyone())],
         "api.place": [Expect("GET", f"/api/v1/places/{p}", everyone())],
-        "api.changes": [Expect("GET", "/api/v1/places/changes?since=2020-01-01T00:00:00Z",
-                               everyone())],
-        "api.clusters": [Expect("GET", "/api/v1/places/clusters?bbox=101.7,36.5,101.9,36.7"
-                                "&zoom=12", everyone())],
-        "api.nearest": [Expect("GET", "/api/v1/places/nearest?lon=101.778&lat=36.617",
-                               everyone())],
+        "api.changes": [
+            Expect("GET", "/api/v1/places/changes?since=2020-01-01T00:00:00Z", everyone())
+        ],
+        "api.clusters": [
+            Expect("GET", "/api/v1/places/clusters?bbox=101.7,36.5,101.9,36.7&zoom=12", everyone())
+        ],
+        "api.nearest": [Expect("GET", "/api/v1/places/nearest?lon=101.778&lat=36.617", everyone())],
         "api.openapi_json": [Expect("GET", "/api/v1/openapi.json", everyone())],
         "api.docs": [Expect("GET", "/api/v1/docs", everyone())],
         "static": [Expect("GET", "/static/css/yitu.css", everyone())],
         # Workers' reports, confirmations, check-ins, receipts, QR links (issue 10): public.
-        "trust.api_report": [Expect("POST", f"/api/v1/places/{p}/reports", everyone(400),
-                                    {"type": "no-such-type"})],
-        "trust.api_confirm": [Expect("POST", f"/api/v1/places/{p}/confirmations",
-                                     everyone(201))],
+        "trust.api_report": [
+            Expect("POST", f"/api/v1/places/{p}/reports", everyone(400), {"type": "no-such-type"})
+        ],
+        "trust.api_confirm": [Expect("POST", f"/api/v1/places/{p}/confirmations", everyone(201))],
         "trust.api_checkin": [Expect("POST", f"/api/v1/places/{p}/checkins", everyone(201))],
         "trust.api_receipt": [Expect("GET", "/api/v1/reports/ABCDEFGHJK", everyone(404))],
         "trust.confirm_form": [Expect("POST", f"/places/{p}/confirm", everyone(302))],
@@ -102,22 +110,42 @@ def policy(place_id: int, household_id: str) -> dict[str, list[Expect]]:
         "trust.poster": [Expect("GET", f"/places/{p}/poster.svg", everyone())],
         # Moderation of workers' reports: admins.
         "trust.queue_page": [Expect("GET", "/admin/trust/", only("admin", "moderator"))],
-        "trust.moderate": [Expect("POST", "/admin/trust/reports/999999",
-                                  only("admin", "moderator", ok=404), {"action": "fix"})],
-        "trust.private_photo": [Expect("GET", "/admin/trust/reports/999999/photo.jpg",
-                                       only("admin", "moderator", ok=404))],
-        "trust.district_posters": [Expect("GET", f"/admin/trust/posters/{CHENGZHONG}.pdf",
-                                          only("admin", "moderator", ok=404))],
+        "trust.moderate": [
+            Expect(
+                "POST",
+                "/admin/trust/reports/999999",
+                only("admin", "moderator", ok=404),
+                {"action": "fix"},
+            )
+        ],
+        "trust.private_photo": [
+            Expect(
+                "GET", "/admin/trust/reports/999999/photo.jpg", only("admin", "moderator", ok=404)
+            )
+        ],
+        "trust.district_posters": [
+            Expect(
+                "GET", f"/admin/trust/posters/{CHENGZHONG}.pdf", only("admin", "moderator", ok=404)
+            )
+        ],
         # Accounts.
         "auth.login": [
             Expect("GET", "/auth/login", {**everyone(302), "anonymous": 200}),
-            Expect("POST", "/auth/login", everyone(401),
-                   {"username": "nobody", "password": "not the password"}),
+            Expect(
+                "POST",
+                "/auth/login",
+                everyone(401),
+                {"username": "nobody", "password": "not the password"},
+            ),
         ],
         "auth.account": [
             Expect("GET", "/auth/account", only(*WHO[1:])),
-            Expect("POST", "/auth/account", only(*WHO[1:], ok=400),
-                   {"current": "wrong current password", "new": "irrelevant new passphrase"}),
+            Expect(
+                "POST",
+                "/auth/account",
+                only(*WHO[1:], ok=400),
+                {"current": "wrong current password", "new": "irrelevant new passphrase"},
+            ),
         ],
         # Station management: admins.
         "admin.index": [Expect("GET", "/admin/", only("admin"))],
@@ -125,45 +153,91 @@ def policy(place_id: int, household_id: str) -> dict[str, list[Expect]]:
         "admin.place": [Expect("GET", f"/admin/places/{p}", only("admin"))],
         "admin.edit_place": [Expect("GET", f"/admin/places/{p}/edit", only("admin"))],
         "admin.verify": [Expect("POST", f"/admin/places/{p}/verify", only("admin", ok=302))],
-        "admin.change_status": [Expect("POST", f"/admin/places/{p}/status",
-                                       only("admin", ok=302), {"action": "suspend"})],
-        "admin.checklist": [Expect("POST", f"/admin/places/{p}/checklist",
-                                   only("admin", ok=302), {"ok_sign": "1"})],
+        "admin.change_status": [
+            Expect(
+                "POST", f"/admin/places/{p}/status", only("admin", ok=302), {"action": "suspend"}
+            )
+        ],
+        "admin.checklist": [
+            Expect("POST", f"/admin/places/{p}/checklist", only("admin", ok=302), {"ok_sign": "1"})
+        ],
         "admin.users": [Expect("GET", "/admin/users", only("admin"))],
-        "admin.set_user_active": [Expect("POST", "/admin/users/999999/active",
-                                         only("admin", ok=404), {"active": "1"})],
+        "admin.set_user_active": [
+            Expect("POST", "/admin/users/999999/active", only("admin", ok=404), {"active": "1"})
+        ],
         # The household register: caseworkers of the district only.
         "cases.index": [Expect("GET", "/cases/", only("caseworker"))],
-        "cases.search": [Expect("GET", "/cases/search", only("caseworker")),
-                         Expect("POST", "/cases/search", only("caseworker"), {"household_no": "none"})],
+        "cases.search": [
+            Expect("GET", "/cases/search", only("caseworker")),
+            Expect("POST", "/cases/search", only("caseworker"), {"household_no": "none"}),
+        ],
         "cases.household": [Expect("GET", f"/cases/households/{h}", only("caseworker"))],
-        "cases.add_visit": [Expect("POST", f"/cases/households/{h}/visits",
-                                   only("caseworker", ok=302), {"visited_on": today})],
-        "cases.add_support": [Expect("POST", f"/cases/households/{h}/support",
-                                     only("caseworker", ok=302),
-                                     {"given_on": today, "kind": "warmth",
-                                      "amount_yuan": "100"})],
+        "cases.add_visit": [
+            Expect(
+                "POST",
+                f"/cases/households/{h}/visits",
+                only("caseworker", ok=302),
+                {"visited_on": today},
+            )
+        ],
+        "cases.add_support": [
+            Expect(
+                "POST",
+                f"/cases/households/{h}/support",
+                only("caseworker", ok=302),
+                {"given_on": today, "kind": "warmth", "amount_yuan": "100"},
+            )
+        ],
         "cases.map_page": [Expect("GET", "/cases/map", only("caseworker"))],
         "cases.map_js": [Expect("GET", "/cases/map.js", only("caseworker"))],
-        "cases.export": [Expect("GET", "/cases/export.csv", only("caseworker")),
-                         Expect("GET", "/cases/export.xlsx", only("caseworker"))],
+        "cases.export": [
+            Expect("GET", "/cases/export.csv", only("caseworker")),
+            Expect("GET", "/cases/export.xlsx", only("caseworker")),
+        ],
         # Planners (and admins) see households only as k-anonymous cells.
         "cases.cells_page": [Expect("GET", "/households/cells", only("planner", "admin"))],
         "cases.cells_js": [Expect("GET", "/households/cells.js", only("planner", "admin"))],
-        "cases.cells_geojson": [Expect("GET", "/households/cells.geojson",
-                                       only("planner", "admin"))],
+        "cases.cells_geojson": [
+            Expect("GET", "/households/cells.geojson", only("planner", "admin"))
+        ],
         # Planning: planners and admins (PLANNER_PUBLIC is off by default).
         "planner.index": [Expect("GET", "/planner/", only("planner", "admin"))],
         "planner.map_js": [Expect("GET", "/planner/map.js", only("planner", "admin"))],
         # No rider activity is stored here: past the gate, these answer 400 about
         # the missing question/data, which still tells them apart from 403/302.
         "planner.curve": [Expect("GET", "/planner/curve.svg", only("planner", "admin", ok=400))],
-        "planner.coverage_export": [Expect("GET", "/planner/gaps.geojson",
-                                           only("planner", "admin", ok=400))],
-        "planner.sites_export": [Expect("GET", "/planner/sites.csv",
-                                        only("planner", "admin", ok=400))],
-        "planner.checkins_export": [Expect("GET", "/planner/checkins.csv",
-                                           only("planner", "admin"))],
+        "planner.coverage_export": [
+            Expect("GET", "/planner/gaps.geojson", only("planner", "admin", ok=400))
+        ],
+        "planner.sites_export": [
+            Expect("GET", "/planner/sites.csv", only("planner", "admin", ok=400))
+        ],
+        "planner.checkins_export": [
+            Expect("GET", "/planner/checkins.csv", only("planner", "admin"))
+        ],
+        # Inspections (issue 11): admins plan and decide removals; inspectors see
+        # only their own visits (999999 is nobody's: 404 past the gate).
+        "inspections.admin_index": [Expect("GET", "/admin/inspections/", only("admin"))],
+        "inspections.plan": [
+            Expect("POST", "/admin/inspections/plans", only("admin", ok=400), {"district": "99"})
+        ],
+        "inspections.decide": [
+            Expect(
+                "POST",
+                "/admin/inspections/removals/999999",
+                only("admin", ok=404),
+                {"decision": "confirm"},
+            )
+        ],
+        "inspections.my_visits": [Expect("GET", "/inspect/", only("inspector"))],
+        "inspections.visit_form": [
+            Expect("GET", "/inspect/visits/999999", only("inspector", ok=404))
+        ],
+        "inspections.record": [
+            Expect(
+                "POST", "/inspect/visits/999999", only("inspector", ok=404), {"item_sign": "pass"}
+            )
+        ],
         # Auditors.
         "audit.index": [Expect("GET", "/audit/", only("auditor"))],
         # Last: logging out ends each visitor's session.
@@ -174,8 +248,11 @@ def policy(place_id: int, household_id: str) -> dict[str, list[Expect]]:
 def visitors(app: Flask, db: Session) -> dict[str, FlaskClient]:
     clients = {"anonymous": app.test_client()}
     for role in WHO[1:]:
-        user = make_user(db, role, districts=(CHENGZHONG,) if role in ("caseworker", "moderator")
-                         else ())
+        user = make_user(
+            db,
+            role,
+            districts=(CHENGZHONG,) if role in ("caseworker", "moderator", "inspector") else (),
+        )
         clients[role] = app.test_client()
         login(clients[role], user.username, PASSWORD)
     return clients
@@ -200,7 +277,8 @@ def _token_page(client: FlaskClient) -> str:
 
 
 def test_every_route_has_a_policy_and_every_visitor_gets_the_expected_status(
-        app: Flask, db: Session) -> None:
+    app: Flask, db: Session
+) -> None:
     place_id = add_place(db, 101.778, 36.617, city="西宁市")
     [household_id] = add_households(db, [record(adcode=CHENGZHONG)])
     table = policy(place_id, household_id)
@@ -216,13 +294,22 @@ def test_every_route_has_a_policy_and_every_visitor_gets_the_expected_status(
                 got = request(client, expect)
                 checked += 1
                 if got != expect.status[who]:
-                    wrong.append(f"{who} {expect.method} {expect.url}: {got}, "
-                                 f"expected {expect.status[who]} ({endpoint})")
+                    wrong.append(
+                        f"{who} {expect.method} {expect.url}: {got}, "
+                        f"expected {expect.status[who]} ({endpoint})"
+                    )
     assert wrong == [], "\n".join(wrong)
     assert checked == sum(len(e) for e in table.values()) * len(WHO)
 
 
 def test_matrix_helpers() -> None:
-    assert only("admin") == {"anonymous": 302, "admin": 200, "planner": 403,
-                             "caseworker": 403, "auditor": 403, "moderator": 403}
+    assert only("admin") == {
+        "anonymous": 302,
+        "admin": 200,
+        "planner": 403,
+        "caseworker": 403,
+        "auditor": 403,
+        "moderator": 403,
+        "inspector": 403,
+    }
     assert everyone(401) == dict.fromkeys(WHO, 401)
