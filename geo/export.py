@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-from geo.places.timezone import SHANGHAI
+from geo.places.timezone import SHANGHAI, TZ_NAME
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -41,11 +41,24 @@ def flat_cell(value: Any) -> Any:
     return value
 
 
-def write_csv(rows: Iterable[Mapping[str, Any]], columns: Sequence[str], out: IO[str]) -> int:
-    """Write ``rows`` as CSV (UTF-8 with BOM for Excel) and return the row count."""
+def header_row(columns: Sequence[str], local_times: Collection[str] = ()) -> list[str]:
+    """Return the first row of a table: column names, with the zone named on time columns.
+
+    ``local_times`` are the columns holding timestamps, which :func:`flat_cell`
+    writes as Asia/Shanghai wall-clock time: ``updated_at (Asia/Shanghai)``.
+    """
+    return [f"{c} ({TZ_NAME})" if c in local_times else c for c in columns]
+
+
+def write_csv(rows: Iterable[Mapping[str, Any]], columns: Sequence[str], out: IO[str], *,
+              local_times: Collection[str] = ()) -> int:
+    """Write ``rows`` as CSV (UTF-8 with BOM for Excel) and return the row count.
+
+    ``local_times`` names the timestamp columns (see :func:`header_row`).
+    """
     out.write("\ufeff")
     writer = csv.writer(out)
-    writer.writerow(columns)
+    writer.writerow(header_row(columns, local_times))
     count = 0
     for row in rows:
         writer.writerow([escape_formula(flat_cell(row.get(c))) for c in columns])
@@ -53,13 +66,17 @@ def write_csv(rows: Iterable[Mapping[str, Any]], columns: Sequence[str], out: IO
     return count
 
 
-def write_xlsx(rows: Iterable[Mapping[str, Any]], columns: Sequence[str], path: Path) -> int:
-    """Write ``rows`` to an XLSX file with openpyxl's streaming writer."""
+def write_xlsx(rows: Iterable[Mapping[str, Any]], columns: Sequence[str], path: Path, *,
+               local_times: Collection[str] = ()) -> int:
+    """Write ``rows`` to an XLSX file with openpyxl's streaming writer.
+
+    ``local_times`` names the timestamp columns (see :func:`header_row`).
+    """
     from openpyxl import Workbook  # imported here: only exports need it
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("data")
-    sheet.append(list(columns))
+    sheet.append(header_row(columns, local_times))
     count = 0
     for row in rows:
         sheet.append([escape_formula(flat_cell(row.get(c))) for c in columns])

@@ -41,6 +41,8 @@ EXPORT_COLUMNS: tuple[str, ...] = (
     "is_demo",
     "updated_at",
 )
+#: Export columns holding timestamps (written as Asia/Shanghai local time).
+EXPORT_LOCAL_TIMES: tuple[str, ...] = ("updated_at",)
 
 #: The columns of a select statement (:meth:`PlaceFilter.apply` keeps them).
 Columns = TypeVarTuple("Columns")

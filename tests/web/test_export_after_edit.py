@@ -45,6 +45,7 @@ def test_export_after_an_admin_edit(client: FlaskClient, runner: FlaskCliRunner,
         assert result.exit_code == 0, result.output
         with (tmp_path / "open" / "current" / "places.csv").open(encoding="utf-8-sig") as f:
             [row] = [r for r in csv.DictReader(f) if r["id"] == str(place_id)]
+        # The snapshot's columns are the data dictionary's, which names the zone.
         assert row["name"] == "'=编辑后的名称" and row["updated_at"] == str(local)
         return
     out = tmp_path / f"places.{fmt}"
@@ -55,11 +56,12 @@ def test_export_after_an_admin_edit(client: FlaskClient, runner: FlaskCliRunner,
         header, *body = sheet.iter_rows(values_only=True)
         [row] = [dict(zip(header, r, strict=True)) for r in body if r[header.index("id")] == place_id]
         assert row["name"] == "'=编辑后的名称"
-        assert row["updated_at"] == local.replace(microsecond=row["updated_at"].microsecond)
+        stamp = row["updated_at (Asia/Shanghai)"]
+        assert stamp == local.replace(microsecond=stamp.microsecond)
     elif fmt == "csv":
         with out.open(encoding="utf-8-sig", newline="") as f:
             [row] = [r for r in csv.DictReader(f) if r["id"] == str(place_id)]
-        assert row["name"] == "'=编辑后的名称" and row["updated_at"] == str(local)
+        assert row["name"] == "'=编辑后的名称" and row["updated_at (Asia/Shanghai)"] == str(local)
     else:
         [feature] = [f for f in json.loads(out.read_text(encoding="utf-8"))["features"]
                      if f["properties"]["id"] == place_id]

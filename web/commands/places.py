@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from geo.db.catalog import EXPORT_COLUMNS, PlaceFilter, iter_places
+from geo.db.catalog import EXPORT_COLUMNS, EXPORT_LOCAL_TIMES, PlaceFilter, iter_places
 from geo.errors import GeoError
 from geo.export import feature, write_csv, write_geojson, write_xlsx
 from geo.places.ledger import Limits, parse_mapping_option
@@ -113,11 +113,11 @@ def export_places(
     if fmt == "xlsx":
         if out is None:
             fail("--out FILE is required for xlsx")
-        count = write_xlsx(rows, EXPORT_COLUMNS, out)
+        count = write_xlsx(rows, EXPORT_COLUMNS, out, local_times=EXPORT_LOCAL_TIMES)
     else:
         with out.open("w", encoding="utf-8", newline="") if out else sys.stdout as stream:
             if fmt == "csv":
-                count = write_csv(rows, EXPORT_COLUMNS, stream)
+                count = write_csv(rows, EXPORT_COLUMNS, stream, local_times=EXPORT_LOCAL_TIMES)
             else:
                 features = (feature(r.pop("lon"), r.pop("lat"), r) for r in rows)
                 count = write_geojson(features, stream, crs_note="WGS-84 (EPSG:4326)")
