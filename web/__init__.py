@@ -27,6 +27,7 @@ BLUEPRINTS: tuple[str, ...] = (
     "web.ogc",
     "web.opendata",
     "web.health",
+    "web.observability",
 )
 
 

@@ -212,8 +212,20 @@ def test_three_workers_share_the_login_limit_through_redis(
     ):
         cookie, token = login_form(port)
         statuses = [attempt(port, cookie, token, n)[0] for n in range(30)]
+        status, _, metrics = request(port, "GET", "/metrics")
     assert statuses[:10] == [401] * 10, statuses
     assert statuses[10:] == [429] * 20, statuses
+    # /metrics adds up every worker (prometheus_client multiprocess mode under yitu serve).
+    assert status == 200
+    counted = {
+        code: float(line.rsplit(" ", 1)[1])
+        for code in ("401", "429")
+        for line in metrics.splitlines()
+        if line.startswith(
+            f'yitu_http_requests_total{{method="POST",route="/auth/login",status="{code}"}}'
+        )
+    }
+    assert counted == {"401": 10.0, "429": 20.0}, counted
 
 
 def test_redis_down_pages_work_and_login_and_reports_fail_closed(

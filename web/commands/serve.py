@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from typing import Any
 
 import click
@@ -69,6 +71,13 @@ def check_shared_limits(workers: int, storage_uri: str) -> None:
         )
 
 
+def worker_exited(_server: Any, worker: Any) -> None:
+    """Drop a dead worker's live gauges from the shared metrics (gunicorn hook)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
@@ -77,17 +86,23 @@ def check_shared_limits(workers: int, storage_uri: str) -> None:
 def serve(host: str, port: int, workers: int, threads: int) -> None:
     """Serve the app with gunicorn (not Flask's debug server)."""
     check_shared_limits(workers, str(settings()["RATELIMIT_STORAGE_URI"]))
+    # Metrics of every worker in one /metrics: prometheus_client's multiprocess
+    # mode keeps each worker's values in files under this folder.
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="yitu-metrics-")
     Server(
         {
             "bind": f"{host}:{port}",
             "workers": workers,
             "threads": threads,
             "worker_class": "gthread",
-            "accesslog": "-",
-            # Path only: query strings carry riders' coordinates, which stay out of logs.
-            "access_log_format": '%(t)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms',
+            # No gunicorn access log: web/observability.py writes one JSON line per
+            # request with the route (never the path, which can hold household ids,
+            # nor the query string, which carries riders' coordinates).
+            "accesslog": None,
             "timeout": 30,
             "forwarded_allow_ips": forwarded_allow_ips(),
+            "child_exit": worker_exited,
         }
     ).run()
 
