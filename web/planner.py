@@ -63,6 +63,7 @@ from web.maps import render_parts
 from web.params import float_param, int_param, parse_float, text_param
 from web.planner_curves import curve_image
 from web.planner_maps import MAP_ID, planner_map
+from web.planner_report import report_pdf
 from web.planner_words import proof_in_words
 from web.templating import label
 from web.tile_source import TileSource
@@ -364,6 +365,46 @@ def curve(fmt: str) -> ResponseReturnValue:
 
 
 _COVERAGE_LAYERS = ("gaps", "uncovered", "cells", "districts")
+
+
+@bp.get("/report.pdf")
+@gate
+def report() -> ResponseReturnValue:
+    """The printable A4 report of this analysis (and its sites, when asked for)."""
+    query, answer, siting, params = _analysis(request.args)
+    body = report_pdf(answer, siting, inputs=_inputs_in_words(query, params))
+    response = Response(body, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = 'inline; filename="yitu-plan.pdf"'
+    return response
+
+
+def _inputs_in_words(query: PlannerQuery, params: SitingParams) -> list[tuple[str, str]]:
+    rows = [
+        (_("City"), query.city or ""),
+        (_("Datasets"), ", ".join(query.datasets) or _("all of the city")),
+        (_("District"), query.district or _("whole city")),
+        (_("Time window"), query.window),
+        (_("Kinds counted"), ", ".join(label(KIND_TERMS, k) for k in query.kinds)),
+        (
+            _("Required amenities"),
+            ", ".join(label(AMENITY_TERMS, a) for a in query.amenities) or "-",
+        ),
+        (_("Service distance"), f"{query.radius_m:.0f} m"),
+    ]
+    if query.add or query.remove:
+        rows.append((_("What-if"), f"+{len(query.add)} / -{len(query.remove)}"))
+    if params.p is not None:
+        rows.append((_("Number of new stations (p)"), str(params.p)))
+    if params.budget is not None:
+        rows.append((_("Budget (yuan)"), f"{params.budget:,.0f}"))
+    if params.target is not None:
+        rows.append((_("Share to reach"), f"{params.target:g} %"))
+    if params.min_share is not None:
+        rows.append((_("Every district at least"), f"{params.min_share:g} %"))
+    if params.wanted:
+        rows.append((_("Cost per station (yuan)"), f"{params.cost:,.0f}"))
+        rows.append((_("Candidate hosts"), params.candidates or _("uncovered cells only")))
+    return rows
 
 
 @bp.get("/<any(gaps, uncovered, cells, districts):layer>.<any(geojson, csv):fmt>")
