@@ -268,7 +268,7 @@ def main() -> None:
         print()
         print(
             f"{'case':<5}{'size':<22}{'proven gap':>12}{'goal':>8}{'yitu s':>9}"
-            f"{'limit s':>9}{'spopt s':>22}{'same optimum':>14}"
+            f"{'limit s':>9}  {'spopt s':<28}{'same optimum':>14}"
         )
         for row in hard:
             if row.get("spopt_s"):
@@ -279,7 +279,7 @@ def main() -> None:
                 same = "-"
             print(
                 f"{row['case']:<5}{row['size']:<22}{row['gap']:>12.3%}{row['goal']:>8.1%}"
-                f"{row['ours_s']:>9.1f}{row['limit']:>9.0f}{spopt_text:>22}{same:>14}"
+                f"{row['ours_s']:>9.1f}{row['limit']:>9.0f}  {spopt_text:<28}{same:>14}"
             )
         print(
             "goals: "
