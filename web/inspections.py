@@ -19,6 +19,8 @@ from typing import Any
 
 from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_login import current_user
 
 from geo.db import inspections as store
@@ -29,6 +31,13 @@ from web.auth import login_required_role
 from web.db import session
 
 bp = Blueprint("inspections", __name__)
+
+#: Card reasons (codes of :func:`geo.inspections.scoring.card_for`) in words.
+REASON_WORDS: dict[str, Any] = {
+    "below_pass_score": lazy_gettext("score below the pass mark"),
+    "second_yellow": lazy_gettext("a second yellow card within the standard's window"),
+    "hours_failed_twice": lazy_gettext("closed at its listed hours on two visits"),
+}
 
 
 def who() -> service.Who:
@@ -206,3 +215,16 @@ def _visited_at() -> datetime:
 def inspection_facts(place_id: int) -> Any:
     """Stars, last inspection date and removal of a place, for the public page."""
     return service.public_facts(session(), place_id)
+
+
+@bp.app_template_filter("card_reasons")
+def card_reasons(reason: str) -> str:
+    """Say a stored card reason (``red card: below_pass_score, serious:medicine``) in words."""
+    codes = reason.removeprefix("red card:").split(",")
+    words = []
+    for code in (c.strip() for c in codes if c.strip()):
+        if code.startswith("serious:"):
+            words.append(_("failed a serious item (%(item)s)", item=code[len("serious:") :]))
+        else:
+            words.append(str(REASON_WORDS.get(code, code)))
+    return _("red card: %(reasons)s", reasons="; ".join(words))

@@ -147,7 +147,7 @@ def test_plan_visit_offline_cards_removal(make_page: Any, server: LiveServer, cy
     # 5-6. The removal proposal; the admin confirms it.
     admin.goto(f"{base}/admin/inspections/")
     proposal = admin.locator("section.removal", has_text="暗访测试驿站")
-    assert "red card" in proposal.inner_text()
+    assert "第二次黄牌" in proposal.inner_text()
     screenshot(admin, "inspections-admin-removal")
     proposal.locator("input[name=note]").fill("复查仍未整改")
     proposal.locator("button[value=confirm]").click()
@@ -158,7 +158,7 @@ def test_plan_visit_offline_cards_removal(make_page: Any, server: LiveServer, cy
     assert cycle.place_id not in [f["id"] for f in near["features"]]
     phone.goto(f"{base}/places/{cycle.place_id}")
     removed = phone.inner_text(".place-removed")
-    assert "经检查后撤销" in removed and "red card" in removed
+    assert "经检查后撤销" in removed and "严重项不合格（medicine）" in removed
     assert cycle.inspector not in phone.content()
     assert "最近检查" in phone.inner_text(".place-inspection")
     screenshot(phone, "inspections-place-removed")
