@@ -16,6 +16,7 @@ from flask import (
     Blueprint,
     Response,
     current_app,
+    jsonify,
     render_template,
     request,
     url_for,
@@ -24,7 +25,8 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from geo.db import queries
-from geo.errors import PlaceNotFound
+from geo.errors import InvalidInput, PlaceNotFound
+from geo.places.areas import find_area
 from geo.places.vocabulary import (
     AMENITIES,
     AMENITY_TERMS,
@@ -101,6 +103,40 @@ def index() -> ResponseReturnValue:
         embed=False,
         **boot_context(view),
     )
+
+
+@bp.get("/where.json")
+def where() -> ResponseReturnValue:
+    """A Chinese province, city or district by name: the point the list is measured from.
+
+    For a rider without location: "search a place" finds any district of
+    the project's boundaries (``geo.places.areas.find_area``).  400 when no
+    area has the name or several do (the search then looks at place names).
+    """
+    q = text_param(request.args, "q")
+    if not q:
+        raise InvalidInput("q is required: a district, city or province name", field="q")
+    try:
+        area = find_area(q)
+    except InvalidInput as exc:
+        # Not a district: a valid answer to a search (the page then looks
+        # at place names), so 200 with found=false, not an error in the console.
+        return jsonify(found=False, message=str(exc))
+    point = area.geometry.representative_point()
+    west, south, east, north = area.geometry.bounds
+    response = jsonify(
+        found=True,
+        name=area.name,
+        # "成都市武侯区": a district's name alone can be ambiguous to a reader.
+        label=f"{area.city or ''}{area.name}" if area.level == "district" else area.name,
+        level=area.level,
+        adcode=area.adcode,
+        lon=round(point.x, 6),
+        lat=round(point.y, 6),
+        bbox=[round(v, 6) for v in (west, south, east, north)],
+    )
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response
 
 
 def script_response(script: str) -> Response:

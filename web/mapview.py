@@ -225,6 +225,7 @@ def js_strings() -> dict[str, Any]:
         "demo": _("demo"),
         "nearest": _("Nearest places"),
         "kinds": kind_labels(),
+        "near_place": _("near {place} (searched)"),
         "tomorrow": _("tomorrow"),
         # Sunday first: JavaScript's Date.getUTCDay() numbering.
         "weekdays": [

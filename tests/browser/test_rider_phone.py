@@ -197,3 +197,29 @@ def test_place_page_routes_in_the_riders_app_and_shares(
     assert copied.endswith(f"/places/{places.north}")
     screenshot(page, "place-route-button")
     assert_clean(audit)
+
+
+def test_without_location_say_how_and_search_a_district(
+    make_page: Any, live_server: LiveServer, places: Places
+) -> None:
+    page, audit = make_page()  # no geolocation permission
+    page.goto(live_server.url + "/")
+    wait_ready(page)
+    page.locator("#locate").click()
+    help_box = page.locator("#locate-help")
+    help_box.wait_for(state="visible", timeout=TIMEOUT_MS)
+    assert "允许本站使用位置" in help_box.inner_text()
+    page.locator("#search-place").click()
+    assert page.evaluate("() => document.activeElement.id") == "q"
+    page.keyboard.type("金水区")
+    page.keyboard.press("Enter")
+    wait_until(
+        page,
+        "() => document.getElementById('list-origin').textContent.includes('郑州市金水区附近')",
+    )
+    page.locator("#nearby-list li.nearby-item").first.wait_for(timeout=TIMEOUT_MS)
+    # The nearest from 金水区 are the test grid's places in Zhengzhou.
+    first = int(page.locator("#nearby-list li.nearby-item").first.get_attribute("data-id") or 0)
+    assert first in places.grid
+    screenshot(page, "finder-searched-district")
+    assert_clean(audit)

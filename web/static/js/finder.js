@@ -318,6 +318,8 @@
 
   var userPosition = null;  // WGS-84 [lon, lat] from the browser
   var searchQuery = "";
+  // A searched district/city (no location): {lon, lat, label}, WGS-84.
+  var searchOrigin = null;
 
   function listItem(f) {
     var p = f.properties;
@@ -383,18 +385,19 @@
         })
         .catch(function (err) { if (err.name !== "AbortError") { showList([], strings.load_failed); } });
     }
-    var origin = userPosition;
+    var origin = userPosition || (searchOrigin && [searchOrigin.lon, searchOrigin.lat]);
     if (!origin) {
       var c = map.getCenter();
       origin = toWgs(c.lng, c.lat);
     }
-    listOrigin.textContent = userPosition ? strings.near_you : strings.near_centre;
+    listOrigin.textContent = userPosition ? strings.near_you
+      : searchOrigin ? fill(strings.near_place, { place: searchOrigin.label }) : strings.near_centre;
     if (noKindVisible() || !inChina(origin[0], origin[1])) {
       showList([], strings.no_places);
       markReady("list");
       return Promise.resolve();
     }
-    var early = userPosition ? null : takePrefetched("nearest", p, function (pre) {
+    var early = (userPosition || searchOrigin) ? null : takePrefetched("nearest", p, function (pre) {
       // The same centre to within a metre: the same nearest places.
       return Math.abs(pre.origin[0] - origin[0]) < 1e-5 && Math.abs(pre.origin[1] - origin[1]) < 1e-5;
     });
@@ -441,7 +444,7 @@
     clearTimeout(timer);
     timer = setTimeout(function () {
       loadMarkers();
-      if (!userPosition && !searchQuery && !followingList) { loadList(); }
+      if (!userPosition && !searchQuery && !searchOrigin && !followingList) { loadList(); }
       followingList = false;
       remember();
     }, 200);
@@ -459,18 +462,58 @@
     form.addEventListener("submit", function (e) {
       e.preventDefault();
       var q = form.querySelector('input[name="q"]');
-      searchQuery = (q && q.value.trim()) || "";
-      if (!searchQuery) { listTitle.textContent = strings.nearest || listTitle.textContent; }
-      loadList();
-      remember();
+      search((q && q.value.trim()) || "");
     });
     var q = form.querySelector('input[name="q"]');
     if (q) {
       searchQuery = q.value.trim();
       q.addEventListener("search", function () {
-        if (!q.value.trim()) { searchQuery = ""; loadList(); remember(); }
+        if (!q.value.trim()) { searchQuery = ""; searchOrigin = null; loadList(); remember(); }
       });
     }
+  }
+
+  // A search is first tried as a place to measure from (a district, city or
+  // province of China: "search a place" for a rider without location), then
+  // as a station name or address.
+  function search(text) {
+    searchOrigin = null;
+    searchQuery = "";
+    if (!text) {
+      listTitle.textContent = strings.nearest || listTitle.textContent;
+      loadList();
+      remember();
+      return;
+    }
+    fetch(root.dataset.whereUrl + "?q=" + encodeURIComponent(text))
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .catch(function () { return null; })
+      .then(function (area) {
+        if (area && area.found && !userPosition) {
+          searchOrigin = { lon: area.lon, lat: area.lat, label: area.label };
+          if (helpBox) { helpBox.hidden = true; }
+          listTitle.textContent = strings.nearest || listTitle.textContent;
+          var sw = latLng([area.bbox[0], area.bbox[1]]);
+          var ne = latLng([area.bbox[2], area.bbox[3]]);
+          followingList = true;
+          map.fitBounds(L.latLngBounds(sw, ne), { animate: false });
+        } else {
+          searchQuery = text;
+        }
+        loadList();
+        remember();
+      });
+  }
+  var helpBox = document.getElementById("locate-help");
+  function showLocateHelp() {
+    if (helpBox) { helpBox.hidden = false; }
+  }
+  var searchPlace = document.getElementById("search-place");
+  if (searchPlace && form) {
+    searchPlace.addEventListener("click", function () {
+      var input = form.querySelector('input[name="q"]');
+      if (input) { input.focus(); input.select(); }
+    });
   }
 
   var you = null;
@@ -493,6 +536,8 @@
       if (status.state === "granted") {
         keepView = /[?&]lon=/.test(window.location.search);
         startLocate();
+      } else if (status.state === "denied") {
+        showLocateHelp();
       }
     }).catch(function () { /* no Permissions API for geolocation: wait for a tap */ });
   }
@@ -512,12 +557,15 @@
       title: strings.you_are_here, keyboard: false, interactive: false
     }).addTo(map);
     searchQuery = "";
+    searchOrigin = null;
+    if (helpBox) { helpBox.hidden = true; }
     if (!keepView) { map.setView(at, Math.max(map.getZoom(), 15)); }
     loadList();
   });
   map.on("locationerror", function () {
     if (locate) { locate.classList.remove("busy"); }
     note(strings.locate_failed);
+    showLocateHelp();
     userPosition = null;
     loadList();
   });
@@ -539,5 +587,5 @@
 
   window.yituFinderReady = true;
   loadMarkers();
-  loadList();
+  if (searchQuery) { search(searchQuery); } else { loadList(); }
 })();
