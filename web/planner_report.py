@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -33,6 +34,23 @@ def _font() -> str:
     if _FONT not in pdfmetrics.getRegisteredFontNames():
         pdfmetrics.registerFont(UnicodeCIDFont(_FONT))
     return _FONT
+
+
+#: Latin letters and digits are set in Helvetica (one of PDF's standard fonts,
+#: present in every reader); the CID font's Latin glyphs are missing in some
+#: renderers (Ghostscript drew the report's numbers blank).
+_LATIN = "Helvetica"
+_LATIN_RUN = re.compile(r"[\x20-\x7e\u00a0-\u024f\u2010-\u2027]+")
+
+
+def _mixed(text: str) -> str:
+    """Escape ``text`` for a reportlab paragraph, Latin runs in the Latin font."""
+
+    def wrap(match: re.Match[str]) -> str:
+        run = match.group(0).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        return f'<font name="{_LATIN}">{run}</font>'
+
+    return _LATIN_RUN.sub(wrap, text)
 
 
 def map_image(answer: CoverageAnswer, siting: SitingResult | None) -> bytes:
@@ -129,7 +147,7 @@ def report_pdf(
     summary = answer.result.summary()
 
     def esc(text: Any) -> str:
-        return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        return _mixed(str(text))
 
     def table(rows: list[list[str]], widths: Sequence[float]) -> Table:
         cells = [[Paragraph(esc(v), body) for v in row] for row in rows]
