@@ -40,6 +40,7 @@ from web.params import (
     text_param,
 )
 from web.placeview import feature, feature_collection, hours_now, now, open_values
+from web.trustview import add_trust_flags
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -264,6 +265,7 @@ def changes() -> ResponseReturnValue:
         until = max(now() - CHANGES_LAG, since)
     rows = queries.changes_since(session(), since, until=until, after=after, limit=limit)
     features = [feature(r, place_url=place_url) for r in rows]
+    add_trust_flags(features)  # open problems and fact freshness (issue 10)
     next_cursor = None
     if len(rows) == limit:
         last = rows[-1]
@@ -316,11 +318,12 @@ def docs() -> ResponseReturnValue:
     parameters = document["components"]["parameters"]
     operations = []
     for path, item in document["paths"].items():
-        op = item["get"]
-        params = [
-            parameters[ref["$ref"].rsplit("/", 1)[-1]] if "$ref" in ref else ref
-            for ref in op["parameters"]
-        ]
-        operations.append({"path": path, "op": op, "params": params})
+        for method, op in item.items():
+            params = [
+                parameters[ref["$ref"].rsplit("/", 1)[-1]] if "$ref" in ref else ref
+                for ref in op.get("parameters", [])
+            ]
+            operations.append({"path": path, "method": method.upper(), "op": op,
+                               "params": params})
     return render_template("api/docs.html", document=document, operations=operations,
                            title=_("API"))

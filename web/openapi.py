@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from geo.places.vocabulary import AMENITIES, KINDS, SIX_HAVE_KEYS, STATUSES
+from web import trust_openapi
 
 __all__ = ["N_", "openapi_document"]
 
@@ -324,6 +325,6 @@ def openapi_document(*, server_url: str = "/") -> dict[str, Any]:
             "license": {"name": "MIT", "identifier": "MIT"},
         },
         "servers": [{"url": server_url}],
-        "paths": PATHS,
-        "components": {"parameters": PARAMS, "schemas": SCHEMAS},
+        "paths": {**PATHS, **trust_openapi.PATHS},
+        "components": {"parameters": PARAMS, "schemas": {**SCHEMAS, **trust_openapi.SCHEMAS}},
     }

@@ -269,9 +269,9 @@ def test_openapi_document_matches_the_routes(client: FlaskClient) -> None:
     assert doc["openapi"].startswith("3.1")
     documented = set(doc["paths"])
     routed = {
-        str(rule).replace("<int:place_id>", "{place_id}")
+        str(rule).replace("<int:place_id>", "{place_id}").replace("<string:receipt>", "{receipt}")
         for rule in client.application.url_map.iter_rules()
-        if str(rule).startswith("/api/v1/places")
+        if str(rule).startswith(("/api/v1/places", "/api/v1/reports"))
     }
     assert documented == routed
 
