@@ -107,3 +107,17 @@ class Defaults:
     PLANNER_CANDIDATES: dict[str, dict[str, str]] = {}
     # Seconds HiGHS may spend on one siting problem from the web page.
     PLANNER_TIME_LIMIT_S = 20
+    # --- workers' reports, confirmations, check-ins (issue 10; docs/trust.md) ---
+    # Facts unconfirmed for longer than this many days make a place stale.
+    TRUST_STALE_AFTER_DAYS = 90
+    # Reports, confirmations and check-ins allowed per client address, then
+    # per place (all clients); counters in RATELIMIT_STORAGE_URI.
+    TRUST_RATE_LIMIT_CLIENT = "20 per minute;200 per day"
+    TRUST_RATE_LIMIT_PLACE = "120 per minute"
+    # Key prefix of those counters.
+    TRUST_RATELIMIT_PREFIX = "yitu-trust"
+    # Largest report photo accepted, in bytes.
+    TRUST_MAX_PHOTO_BYTES = 5 * 1024 * 1024
+    # Public base URL printed in station QR codes (https://...); unset: the
+    # address the request came in on.
+    TRUST_PUBLIC_URL: str | None = None
