@@ -76,6 +76,9 @@ class Defaults:
     # where the limiter keeps its counters ("memory://" or a Redis URL).
     LOGIN_RATE_LIMIT = "10 per minute"
     RATELIMIT_STORAGE_URI = "memory://"
+    # Client networks allowed to read /metrics (comma-separated CIDRs); anyone
+    # else gets 404 (web/observability.py, docs/operations.md).
+    METRICS_ALLOW = "127.0.0.1/32,::1/128"
     # --- accounts, households, privacy (issue 5; docs/security.md) ---
     # SQLAlchemy URL of the same database as the ``yitu_app`` role, used by
     # login, caseworker, auditor and household pages; DATABASE_URL should

@@ -152,7 +152,6 @@ def metrics() -> Response:
 
 def init_app(app: Flask) -> None:
     """Hook the request id, JSON access log and metrics into ``app``."""
-    app.config.setdefault("METRICS_ALLOW", "127.0.0.1/32,::1/128")
     app.before_request(start_request)
     app.after_request(finish_request)
     if not access_log.handlers:

@@ -142,5 +142,7 @@ def test_the_app_runs_with_the_two_roles_end_to_end() -> None:
                     public_db.session().execute(text("SELECT * FROM households.households"))
                 public_db.session().rollback()
         finally:
-            app.extensions["yitu.db"].engine.dispose()
-            app.extensions["yitu.private_db"].engine.dispose()
+            # Both engines of each (requests and batch work: the app context above
+            # opened a batch session outside any request).
+            app.extensions["yitu.db"].dispose()
+            app.extensions["yitu.private_db"].database.dispose()
