@@ -8,10 +8,12 @@ the visit was scored with, so the rules are the standard's, written down.
 - **Stars** (1-5): the mean score of the last ``star_visits`` visits, then the
   first star rule (highest ``min_score`` first) it reaches.
 - **Yellow card**: a score below ``pass_score``, or any failed serious item.
-- **Red card**: a yellow card while another yellow (or red) card was issued
-  within ``window_days`` before, or a failed ``hours_item`` while it also
-  failed on another visit within the window.  A red card opens a removal
-  proposal that only an admin decides.
+- **Red card**: a yellow card while another yellow (or red) card, not yet
+  lifted, was issued within ``window_days`` before, or a failed
+  ``hours_item`` while it also failed on another visit within the window.  A
+  red card opens a removal proposal that only an admin decides.
+- **Lifting** (已整改): a re-inspection that earns no card lifts the place's
+  open cards; a lifted card no longer counts towards a second yellow.
 """
 
 from __future__ import annotations
@@ -96,10 +98,27 @@ def stars(standard: Standard, scores_newest_first: Sequence[int]) -> int | None:
 
 @dataclass(frozen=True)
 class CardDecision:
-    """The card a visit earns (None, ``yellow`` or ``red``) and why, in rule words."""
+    """The card a visit earns (None, ``yellow`` or ``red``) and why, in rule words.
+
+    ``lifts`` is true when the visit earns no card while the place has an
+    open (unlifted) card: the re-inspection lifts it.
+    """
 
     card: str | None
     reasons: tuple[str, ...]
+    lifts: bool = False
+
+
+def open_cards(past: Sequence[PastVisit], *, before: datetime) -> list[PastVisit]:
+    """Return the carded visits before ``before`` not lifted by a later card-free visit."""
+    earlier = sorted((p for p in past if p.visited_at < before), key=lambda p: p.visited_at)
+    out: list[PastVisit] = []
+    for p in earlier:
+        if p.card is None:
+            out = []  # a clean re-inspection lifts every card before it
+        else:
+            out.append(p)
+    return out
 
 
 def card_for(
@@ -117,7 +136,8 @@ def card_for(
         reasons.append("below_pass_score")
     reasons.extend(f"serious:{k}" for k in result.serious_failed)
     red: list[str] = []
-    if reasons and any(p.card in ("yellow", "red") for p in recent):
+    carded = open_cards(past, before=visited_at)
+    if reasons and any(since <= p.visited_at for p in carded):
         red.append("second_yellow")
     if result.hours_failed and any(p.hours_failed for p in recent):
         red.append("hours_failed_twice")
@@ -125,4 +145,4 @@ def card_for(
         return CardDecision("red", tuple(reasons + red))
     if reasons:
         return CardDecision("yellow", tuple(reasons))
-    return CardDecision(None, ())
+    return CardDecision(None, (), lifts=bool(carded))

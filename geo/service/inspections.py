@@ -195,6 +195,7 @@ class VisitResult:
     distance_m: float | None
     removal_id: int | None
     already: bool = False
+    lifted: bool = False
 
 
 def _coordinate(value: float | None, low: float, high: float, field: str) -> float | None:
@@ -310,6 +311,16 @@ def record_visit(
             visit_id=visit_id,
             detail={"card": decision.card, "reasons": list(decision.reasons)},
         )
+    if decision.lifts:
+        # 已整改: the re-inspection passed, the open cards are lifted (recorded).
+        _log(
+            session,
+            who,
+            "card",
+            place_id=row.place_id,
+            visit_id=visit_id,
+            detail={"card": "lifted", "score": result.score},
+        )
     if decision.card == "red":
         reason = "red card: " + ", ".join(decision.reasons)
         removal_id = store.open_removal(session, row.place_id, visit_id, reason)
@@ -322,7 +333,14 @@ def record_visit(
             detail={"removal_id": removal_id, "reason": reason},
         )
     return VisitResult(
-        visit_id, result.score, decision.card, decision.reasons, far, metres, removal_id
+        visit_id,
+        result.score,
+        decision.card,
+        decision.reasons,
+        far,
+        metres,
+        removal_id,
+        lifted=decision.lifts,
     )
 
 

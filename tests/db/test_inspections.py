@@ -196,3 +196,15 @@ def test_cli_imports_standards_and_plans(
     assert "1 visits in 630103 for 2026-12, seed 5" in out.output
     out = runner.invoke(yitu_cli, ["inspections", "plan", "--district", "99", "--month", "2026-12"])
     assert out.exit_code == 1 and "--district" in out.output
+
+
+def test_a_reinspection_lifts_the_card_with_a_record(db: Session) -> None:
+    ids, who = setup(db, 1)
+    low = {**ALL_PASS, "facilities": "fail", "functions": "fail", "layout": "fail", "rules": "fail"}
+    assert visit(db, who, plan_one(db, who)[0], low).card == "yellow"
+    fixed = visit(db, who, plan_one(db, who, 8)[0], ALL_PASS, at=NOW + timedelta(days=5))
+    assert fixed.card is None and fixed.lifted is True
+    [event] = [e for e in store.events_of_place(db, ids[0]) if e.detail.get("card") == "lifted"]
+    assert event.action == "card" and event.visit_id is not None
+    again = visit(db, who, plan_one(db, who, 9)[0], low, at=NOW + timedelta(days=10))
+    assert again.card == "yellow"  # the lifted card no longer counts

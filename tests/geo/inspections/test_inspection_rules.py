@@ -173,3 +173,17 @@ def test_distance_in_metres() -> None:
     # 0.001 degree of latitude is about 111 m.
     assert distance_m(101.778, 36.617, 101.778, 36.618) == pytest.approx(111.2, abs=0.5)
     assert distance_m(101.778, 36.617, 101.778, 36.617) == 0
+
+
+def test_a_clean_reinspection_lifts_the_card_so_the_next_yellow_is_not_red() -> None:
+    s = small()
+    low = score_visit(s, {"hours": "pass", "clean": "fail", "sign": "fail"})  # 50: yellow
+    ok = score_visit(s, {"hours": "pass", "clean": "pass", "sign": "pass"})
+    yellow = PastVisit(T0 - timedelta(days=30), "yellow", False)
+    # The re-inspection (已整改) earns no card and lifts the open yellow card.
+    assert card_for(s, ok, visited_at=T0 - timedelta(days=10), past=[yellow]).lifts is True
+    assert card_for(s, ok, visited_at=T0, past=[]).lifts is False
+    lifted = [yellow, PastVisit(T0 - timedelta(days=10), None, False)]
+    assert card_for(s, low, visited_at=T0, past=lifted).card == "yellow"
+    # Without the re-inspection the same yellow would be a second one: red.
+    assert card_for(s, low, visited_at=T0, past=[yellow]).card == "red"
