@@ -80,6 +80,7 @@ def admin_index() -> ResponseReturnValue:
         "inspections/admin.html",
         plans=[(p, store.visits_of_plan(db, p.id)) for p in plans],
         removals=store.removals(db),
+        districts=service.dashboard(db, now=datetime.now(UTC)),
         done=request.args.get("done"),
     )
 

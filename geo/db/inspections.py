@@ -39,7 +39,7 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from geo.db.models import Base, Place
@@ -570,3 +570,60 @@ def public_summary(session: Session, place_id: int) -> PublicSummary:
         removal[0] if removal else None,
         removal[1] if removal else None,
     )
+
+
+@dataclass(frozen=True)
+class PlaceVisits:
+    """A place's done visits, newest first, for the dashboard."""
+
+    place_id: int
+    adcode: str | None
+    standard_id: int
+    scores: tuple[int, ...]
+    last_visit: datetime
+    last_card: str | None
+
+
+def place_visits(session: Session) -> list[PlaceVisits]:
+    """Return every visited place with its scores (newest first) and latest card."""
+    ordered = Visit.visited_at.desc()
+    stmt = (
+        select(
+            Visit.place_id,
+            Place.adcode,
+            func.array_agg(aggregate_order_by(Visit.standard_id, ordered)),
+            func.array_agg(aggregate_order_by(Visit.score, ordered)),
+            func.max(Visit.visited_at),
+            func.array_agg(aggregate_order_by(Visit.card, ordered)),
+        )
+        .join(Place, Place.id == Visit.place_id)
+        .where(Visit.status == "done")
+        .group_by(Visit.place_id, Place.adcode)
+    )
+    out = []
+    for pid, adcode, standards, scores, last, cards in session.execute(stmt):
+        # Done visits always have a standard, a score and a time (CHECK constraint).
+        assert last is not None  # noqa: S101
+        out.append(
+            PlaceVisits(
+                pid,
+                adcode,
+                int(standards[0] or 0),
+                tuple(int(x or 0) for x in scores),
+                last,
+                cards[0],
+            )
+        )
+    return out
+
+
+def visit_counts(session: Session) -> dict[str, tuple[int, int]]:
+    """Return ``{adcode: (visits planned, visits done)}`` over every plan."""
+    stmt = (
+        select(
+            Plan.adcode, func.count(Visit.id), func.count(Visit.id).filter(Visit.status == "done")
+        )
+        .join(Visit, Visit.plan_id == Plan.id)
+        .group_by(Plan.adcode)
+    )
+    return {adcode: (int(planned), int(done)) for adcode, planned, done in session.execute(stmt)}

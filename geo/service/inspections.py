@@ -421,3 +421,50 @@ def inspector_named(session: Session, username: str) -> Who:
         if account.username == name and account.role == "inspector" and account.is_active:
             return Who(account.username, account.id, account.role, account.districts)
     raise InvalidInput(f"{username!r} is not an active inspector account", field="inspector")
+
+
+@dataclass(frozen=True)
+class DistrictSummary:
+    """A district's inspection figures for the dashboard."""
+
+    adcode: str
+    stars: dict[int, int]
+    open_cards: int
+    planned: int
+    done: int
+    median_days_since_visit: float | None
+
+
+def dashboard(session: Session, *, now: datetime) -> list[DistrictSummary]:
+    """Places by star rating, open cards, visits done against planned, median days since a visit.
+
+    A place's card is open while its latest visit carries one (a clean
+    re-inspection lifts it).
+    """
+    standards: dict[int, Standard] = {}
+    by_district: dict[str, list[store.PlaceVisits]] = {}
+    for place in store.place_visits(session):
+        by_district.setdefault(place.adcode or "", []).append(place)
+    counts = store.visit_counts(session)
+    out = []
+    for adcode in sorted(set(by_district) | set(counts)):
+        places = by_district.get(adcode, [])
+        rating: dict[int, int] = dict.fromkeys(range(5, 0, -1), 0)
+        for place in places:
+            if place.standard_id not in standards:
+                standards[place.standard_id] = store.standard_by_id(session, place.standard_id)
+            n = stars(standards[place.standard_id], place.scores)
+            if n is not None:
+                rating[n] += 1
+        days = sorted((now - p.last_visit).total_seconds() / 86400 for p in places)
+        median = None
+        if days:
+            mid = len(days) // 2
+            median = days[mid] if len(days) % 2 else (days[mid - 1] + days[mid]) / 2
+        planned, done = counts.get(adcode, (0, 0))
+        out.append(
+            DistrictSummary(
+                adcode, rating, sum(1 for p in places if p.last_card), planned, done, median
+            )
+        )
+    return out

@@ -208,3 +208,21 @@ def test_a_reinspection_lifts_the_card_with_a_record(db: Session) -> None:
     assert event.action == "card" and event.visit_id is not None
     again = visit(db, who, plan_one(db, who, 9)[0], low, at=NOW + timedelta(days=10))
     assert again.card == "yellow"  # the lifted card no longer counts
+
+
+def test_the_dashboard_counts_stars_cards_visits_and_days(db: Session) -> None:
+    ids, who = setup(db, 2)
+    low = {**ALL_PASS, "facilities": "fail", "functions": "fail", "layout": "fail", "rules": "fail"}
+    result = service.plan_visits(
+        db, ADMIN, adcode=CHENGZHONG, month="2026-12", visits=2, seed=1, inspector=who
+    )
+    first, second = [v.id for v in store.visits_of_plan(db, result.plan_id)]
+    visit(db, who, first, ALL_PASS)  # 100: 5 stars
+    visit(db, who, second, low, at=NOW - timedelta(days=4))  # 50: 1 star, yellow
+    plan_one(db, who, seed=2)  # one more planned, not done
+    [row] = [
+        d for d in service.dashboard(db, now=NOW + timedelta(days=2)) if d.adcode == CHENGZHONG
+    ]
+    assert row.stars == {5: 1, 4: 0, 3: 0, 2: 0, 1: 1}
+    assert (row.open_cards, row.done, row.planned) == (1, 2, 3)
+    assert row.median_days_since_visit == pytest.approx(4.0)  # 2 and 6 days
