@@ -89,6 +89,7 @@ class SitingResult:
             "notes": self.notes,
             "bound_share": round(self.bound_share, 6),
             "model": self.model,
+            "greedy_sites": int(len(self.solution.greedy.order)),
             "target_share": self.target_share,
         }
 
