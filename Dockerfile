@@ -27,9 +27,9 @@ WORKDIR /app
 COPY constraints.txt /tmp/constraints.txt
 COPY --from=build /wheels /wheels
 RUN pip install -c /tmp/constraints.txt /wheels/*.whl && rm -rf /wheels /tmp/constraints.txt
-# The district boundaries, demo city and standards are read from the folder
-# beside the installed packages (geo/places/boundaries.py: parents[2] / "data").
-# TODO(issue 15): move them into the package and read them via importlib.resources.
+# The district boundaries ship inside the wheel (geo/places/data, read through
+# importlib.resources).  The demo city and the inspection standards are still
+# read from the folder beside the installed packages (parents[2] / "data").
 COPY data /usr/local/lib/python3.11/data
 RUN mkdir -p /app/instance && chown yitu:yitu /app/instance
 

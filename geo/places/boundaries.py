@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +13,12 @@ import numpy as np
 import pandas as pd
 import shapely
 
-DATA_DIR = Path(__file__).resolve().parents[2] / "data"
-
-
-BOUNDARY_FILE = DATA_DIR / "boundaries" / "cn_districts.npz"
+# Shipped inside the package (package data), so an installed wheel has it:
+# importlib.resources finds it wherever geo.places is installed.  Wheels are
+# installed as directories, so the resource is a real file with a path.
+BOUNDARY_FILE = Path(
+    str(resources.files("geo.places").joinpath("data/boundaries/cn_districts.npz"))
+)
 
 
 #: Attribute columns of :func:`read_boundary_file` and
@@ -50,7 +53,7 @@ def read_boundary_file(path: Path | str | None = None) -> gpd.GeoDataFrame:
     ----------
     path : path-like, optional
         The ``.npz`` file; default ``$YITU_BOUNDARY_FILE`` or
-        ``data/boundaries/cn_districts.npz`` in the repository.
+        ``geo/places/data/boundaries/cn_districts.npz`` (package data).
 
     Returns
     -------
@@ -68,7 +71,7 @@ def read_boundary_file(path: Path | str | None = None) -> gpd.GeoDataFrame:
     if not file.is_file():
         raise FileNotFoundError(
             f"district boundary file not found at {file}; it ships in the repository's "
-            "data/boundaries/ folder (run scripts/build_districts.py to rebuild it)"
+            "geo/places/data/boundaries/ folder (run scripts/build_districts.py to rebuild it)"
         )
     with np.load(file, allow_pickle=False) as npz:
         grid_deg = float(npz["grid_deg"])

