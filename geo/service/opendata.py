@@ -154,9 +154,10 @@ def export_pmtiles(session: Session, path: Path, *, min_zoom: int = 0,
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         with tmp.open("wb") as f:
-            writer = Writer(f)
+            # pmtiles ships no type annotations: its three calls are untyped.
+            writer = Writer(f)  # type: ignore[no-untyped-call]
             for tile_id, data in tiles:
-                writer.write_tile(tile_id, data)
+                writer.write_tile(tile_id, data)  # type: ignore[no-untyped-call]
             header = {
                 "tile_type": TileType.MVT, "tile_compression": Compression.GZIP,
                 "min_lon_e7": 730000000, "min_lat_e7": 30000000,
@@ -165,7 +166,7 @@ def export_pmtiles(session: Session, path: Path, *, min_zoom: int = 0,
             }
             metadata = {**tile_metadata(min_zoom=min_zoom, max_zoom=max_zoom),
                         "attribution": attribution}
-            writer.finalize(header, metadata)
+            writer.finalize(header, metadata)  # type: ignore[no-untyped-call]
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
