@@ -627,3 +627,8 @@ def visit_counts(session: Session) -> dict[str, tuple[int, int]]:
         .group_by(Plan.adcode)
     )
     return {adcode: (int(planned), int(done)) for adcode, planned, done in session.execute(stmt)}
+
+
+def all_visits(session: Session) -> list[VisitRow]:
+    """Return every visit (planned and done), for the export."""
+    return _visit_rows(session)

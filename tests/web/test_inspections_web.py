@@ -109,3 +109,16 @@ def test_another_district_s_inspector_cannot_see_the_visit(
     login(second, other.username)
     assert second.get(f"/inspect/visits/{visit}").status_code == 404
     assert "检查页驿站" not in second.get("/inspect/").get_data(as_text=True)
+
+
+def test_the_visits_export_is_formula_safe(client: FlaskClient, db: Session) -> None:
+    for standard in shipped_standards():
+        service.import_standard(db, standard, service.Who("test"))
+    add_place(db, 101.778, 36.617, adcode=CHENGZHONG, name='=HYPERLINK("http://x")')
+    service.plan_visits(db, service.Who("t"), adcode=CHENGZHONG, month="2026-12", visits=1, seed=3)
+    login(client, make_user(db, "admin").username)
+    response = client.get("/admin/inspections/visits.csv")
+    assert response.status_code == 200
+    text = response.get_data(as_text=True)
+    assert text.splitlines()[0].startswith("\ufeffid,plan_id,place_id,place_name")
+    assert "'=HYPERLINK" in text and ",stale," in text
