@@ -64,7 +64,7 @@ from web.params import float_param, int_param, parse_float, text_param
 from web.planner_curves import curve_image
 from web.planner_maps import MAP_ID, planner_map
 from web.planner_report import report_pdf
-from web.planner_words import proof_in_words
+from web.planner_words import method_in_words, proof_in_words, window_in_words
 from web.templating import label
 from web.tile_source import TileSource
 
@@ -267,6 +267,8 @@ def _form_context() -> dict[str, Any]:
         "kinds": [(k, label(KIND_TERMS, k)) for k in KINDS],
         "amenities": [(a, label(AMENITY_TERMS, a)) for a in AMENITIES],
         "networks": sorted(_networks()),
+        "window_in_words": window_in_words,
+        "method_in_words": method_in_words,
         "candidate_files": sorted(_candidate_files()),
     }
 
@@ -383,7 +385,7 @@ def _inputs_in_words(query: PlannerQuery, params: SitingParams) -> list[tuple[st
         (_("City"), query.city or ""),
         (_("Datasets"), ", ".join(query.datasets) or _("all of the city")),
         (_("District"), query.district or _("whole city")),
-        (_("Time window"), query.window),
+        (_("Time window"), window_in_words(query.window)),
         (_("Kinds counted"), ", ".join(label(KIND_TERMS, k) for k in query.kinds)),
         (
             _("Required amenities"),

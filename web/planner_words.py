@@ -69,3 +69,30 @@ def _target_in_words(summary: Mapping[str, Any]) -> str:
         share=share,
         gap=percent(gap),
     )
+
+
+def window_in_words(code: str) -> str:
+    """Name a time window in words with its hours ("工作日午餐 11:00–13:30"); other text as given."""
+    from geo.activity.windows import WINDOWS
+
+    names = {
+        "weekday-lunch": _("Weekday lunch"),
+        "weekday-dinner": _("Weekday dinner"),
+        "lunch": _("Lunch, every day"),
+        "dinner": _("Dinner, every day"),
+        "night": _("Night, every day"),
+        "early-morning": _("Early morning, every day"),
+        "all": _("All week, all day"),
+    }
+    key = code.strip().casefold()
+    if key not in WINDOWS:
+        return code
+    hours, _days = WINDOWS[key]
+    return f"{names[key]} {hours.replace('-', '–')}"
+
+
+def method_in_words(method: str) -> str:
+    """Say how distances were measured ("straight line" or "road network") in the page's language."""
+    return {"straight line": _("straight line"), "road network": _("road network")}.get(
+        method, method
+    )

@@ -429,3 +429,16 @@ def test_minimum_share_per_district(
     )
     assert result.exit_code == 0, result.output
     assert "every district reaches at least 100% of its activity" in result.output
+
+
+def test_window_and_method_in_words(client: FlaskClient, db: Session) -> None:
+    seed(db)
+    html = client.get("/planner/", query_string={"city": CITY}).get_data(as_text=True)
+    assert "覆盖情况 · 工作日午餐 11:00–13:30 · 直线距离" in html
+    assert '<option value="night">每日夜间 22:00–05:00</option>' in html
+    english = client.get(
+        "/planner/", query_string={"city": CITY}, headers={"Accept-Language": "en"}
+    ).get_data(as_text=True)
+    assert "Weekday lunch 11:00–13:30 · straight line" in english
+    custom = client.get("/planner/", query_string={"city": CITY, "window": "12:00-13:00"})
+    assert "12:00-13:00" in custom.get_data(as_text=True)
