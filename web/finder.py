@@ -10,6 +10,8 @@ all: ``static/js/finder.js`` loads them per view from
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 from flask import (
@@ -136,6 +138,66 @@ def where() -> ResponseReturnValue:
         bbox=[round(v, 6) for v in (west, south, east, north)],
     )
     response.headers["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
+# The app shell a service worker keeps for offline use (issue 12): pages'
+# own files; the map's assets come from page_parts.
+SHELL_FILES = (
+    "css/yitu.css",
+    "css/finder.css",
+    "js/finder-boot.js",
+    "js/finder.js",
+    "js/place.js",
+    "icons/icon-192.png",
+)
+
+
+@bp.get("/sw.js")
+def service_worker() -> ResponseReturnValue:
+    """The service worker, at the root so that its scope is the whole site."""
+    parts = page_parts("finder")
+    precache = [
+        url_for("finder.index"),
+        *[url_for("static", filename=f) for f in SHELL_FILES],
+        static_url(f"{maps.ICONS_DIR}/icons.svg"),
+        *parts.css,
+        *parts.js,
+    ]
+    version = hashlib.sha256("\n".join(precache).encode()).hexdigest()[:12]
+    script = render_template("finder/sw.js", precache=precache, version=version)
+    response = current_app.response_class(script, mimetype="text/javascript")
+    # Browsers check for a new worker on each visit: never cache it for long.
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.get("/manifest.webmanifest")
+def manifest() -> ResponseReturnValue:
+    """The web app manifest: installable as 驿图 on a phone's home screen."""
+    body = {
+        "name": _("Yitu · outdoor workers' stations"),
+        "short_name": _("Yitu"),
+        "lang": "zh-CN" if lang() == "zh" else "en",
+        "start_url": url_for("finder.index"),
+        "scope": "/",
+        "display": "standalone",
+        "background_color": "#fafafa",
+        "theme_color": "#c0392b",
+        "icons": [
+            {
+                "src": url_for("static", filename=f"icons/icon-{n}.png"),
+                "sizes": f"{n}x{n}",
+                "type": "image/png",
+                "purpose": "any maskable",
+            }
+            for n in (192, 512)
+        ],
+    }
+    response = current_app.response_class(
+        json.dumps(body, ensure_ascii=False), mimetype="application/manifest+json"
+    )
+    response.headers["Cache-Control"] = "public, max-age=3600"
     return response
 
 

@@ -223,3 +223,61 @@ def test_without_location_say_how_and_search_a_district(
     assert first in places.grid
     screenshot(page, "finder-searched-district")
     assert_clean(audit)
+
+
+def test_installable_and_the_last_view_opens_offline(
+    browser: Any, live_server: LiveServer, places: Places
+) -> None:
+    # A context of its own, without the network guard: Playwright's routing
+    # would take the requests before the service worker sees them.  Requests
+    # leaving 127.0.0.1 are checked by hand instead (tiles only, which fail).
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844},
+        locale="zh-CN",
+        timezone_id="Asia/Shanghai",
+        service_workers="allow",
+    )
+    page = context.new_page()
+    outside: list[str] = []
+    page.on(
+        "request",
+        lambda r: (
+            None
+            if r.url.startswith(live_server.url) or "tile.openstreetmap.org" in r.url
+            else outside.append(r.url)
+        ),
+    )
+    try:
+        manifest = page.request.get(live_server.url + "/manifest.webmanifest").json()
+        assert manifest["name"].startswith("驿图") and manifest["display"] == "standalone"
+        assert {i["sizes"] for i in manifest["icons"]} == {"192x192", "512x512"}
+        page.goto(live_server.url + VIEW)
+        wait_ready(page)
+        wait_until(page, "() => document.getElementById('finder').dataset.offlineReady === '1'")
+        # The page, its map script and its API answers are in the worker's caches.
+        wait_until(
+            page,
+            "async () => { const keys = (await (await caches.open('yitu-data-v1')).keys())"
+            ".map(r => r.url); return [location.href, '/maps/finder.js', "
+            "'/api/v1/places/nearest', '/api/v1/places/clusters']"
+            ".every(part => keys.some(k => k.includes(part))); }",
+        )
+        first_ids = page.eval_on_selector_all(
+            "#nearby-list li.nearby-item", "ns => ns.map(n => n.dataset.id)"
+        )
+        context.set_offline(True)
+        page.reload()
+        wait_ready(page)
+        assert page.locator("h1").count() == 1
+        again = page.eval_on_selector_all(
+            "#nearby-list li.nearby-item", "ns => ns.map(n => n.dataset.id)"
+        )
+        assert again == first_ids and again
+        # A filter tapped offline keeps the list shown, with a note.
+        page.locator("label.chip:has(input[value='toilet'])").click()
+        wait_until(page, "() => document.getElementById('map-status').textContent !== ''")
+        assert page.locator("#nearby-list li.nearby-item").count() == len(first_ids)
+        screenshot(page, "finder-offline")
+        assert outside == []
+    finally:
+        context.close()

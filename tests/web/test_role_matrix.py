@@ -73,6 +73,10 @@ def policy(place_id: int, household_id: str) -> dict[str, list[Expect]]:
         # Metrics: by client address (METRICS_ALLOW, loopback here), not by role.
         "observability.metrics": [Expect("GET", "/metrics", everyone())],
         "finder.place": [Expect("GET", f"/places/{p}", everyone())],
+        # The rider's phone (issue 12): "search a place", the PWA's manifest and worker.
+        "finder.where": [Expect("GET", "/where.json?q=武侯区", everyone())],
+        "finder.manifest": [Expect("GET", "/manifest.webmanifest", everyone())],
+        "finder.service_worker": [Expect("GET", "/sw.js", everyone())],
         "finder.place_map_script": [Expect("GET", f"/places/{p}/map.js", everyone())],
         "finder.map_script": [
             Expect("GET", "/maps/finder.js", everyone()),

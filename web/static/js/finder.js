@@ -413,7 +413,13 @@
         followList(body.features, origin);
         markReady("list");
       })
-      .catch(function (err) { if (err.name !== "AbortError") { showList([], strings.load_failed); } });
+      .catch(function (err) { if (err.name !== "AbortError") { keepList(); } });
+  }
+  // No answer (signal lost): keep the list already shown, and say so,
+  // rather than wiping what the rider was reading.
+  function keepList() {
+    if (list.querySelector(".nearby-item")) { note(strings.load_failed); }
+    else { showList([], strings.load_failed); }
   }
 
   function remember() {
@@ -583,6 +589,20 @@
       tileLoads += 1;
       if (tilesDown) { tilesDown.hidden = true; }
     });
+  }
+
+  /* ---------- offline: a service worker keeps the shell and the last answers ---------- */
+  if (!isEmbed && "serviceWorker" in navigator) {
+    navigator.serviceWorker.register("/sw.js").then(function () {
+      return navigator.serviceWorker.ready;
+    }).then(function (reg) {
+      // What this first visit loaded before the worker was in control.
+      var own = performance.getEntriesByType("resource").map(function (e) { return e.name; })
+        .filter(function (u) { return u.indexOf(window.location.origin + "/") === 0; });
+      own.push(window.location.href);
+      if (reg.active) { reg.active.postMessage({ cache: own }); }
+      root.dataset.offlineReady = "1";
+    }).catch(function () { /* no worker: the page works online as before */ });
   }
 
   window.yituFinderReady = true;
