@@ -155,6 +155,19 @@ def export_visits() -> ResponseReturnValue:
     )
 
 
+@bp.get("/admin/inspections/report")
+@login_required_role("admin")
+def monthly_report() -> ResponseReturnValue:
+    """A district's monthly report, ready to print (the browser's "Save as PDF")."""
+    report = service.monthly_report(
+        session(),
+        adcode=request.args.get("district", "").strip(),
+        month=request.args.get("month", "").strip(),
+        now=datetime.now(UTC),
+    )
+    return render_template("inspections/report.html", report=report)
+
+
 @bp.post("/admin/inspections/removals/<int:removal_id>")
 @login_required_role("admin")
 def decide(removal_id: int) -> ResponseReturnValue:

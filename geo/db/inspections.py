@@ -632,3 +632,9 @@ def visit_counts(session: Session) -> dict[str, tuple[int, int]]:
 def all_visits(session: Session) -> list[VisitRow]:
     """Return every visit (planned and done), for the export."""
     return _visit_rows(session)
+
+
+def visits_of_month(session: Session, adcode: str, month: str) -> list[VisitRow]:
+    """Return the visits planned for a district and month (``YYYY-MM``)."""
+    plans = select(Plan.id).where(Plan.adcode == adcode, Plan.month == month)
+    return _visit_rows(session, Visit.plan_id.in_(plans.scalar_subquery()))

@@ -468,3 +468,23 @@ def dashboard(session: Session, *, now: datetime) -> list[DistrictSummary]:
             )
         )
     return out
+
+
+@dataclass(frozen=True)
+class MonthlyReport:
+    """What a district union sends upward for a month: its figures and the month's visits."""
+
+    adcode: str
+    month: str
+    summary: DistrictSummary | None
+    visits: list[store.VisitRow]
+
+
+def monthly_report(session: Session, *, adcode: str, month: str, now: datetime) -> MonthlyReport:
+    """Return a district's monthly report (field-named errors for a bad district or month)."""
+    if len(adcode) != 6 or not adcode.isdigit():
+        raise InvalidInput("district must be a 6-digit adcode", field="district")
+    if not _MONTH.match(month):
+        raise InvalidInput("month must be written YYYY-MM, e.g. 2026-12", field="month")
+    summary = next((d for d in dashboard(session, now=now) if d.adcode == adcode), None)
+    return MonthlyReport(adcode, month, summary, store.visits_of_month(session, adcode, month))

@@ -122,3 +122,23 @@ def test_the_visits_export_is_formula_safe(client: FlaskClient, db: Session) -> 
     text = response.get_data(as_text=True)
     assert text.splitlines()[0].startswith("\ufeffid,plan_id,place_id,place_name")
     assert "'=HYPERLINK" in text and ",stale," in text
+
+
+def test_the_monthly_report_lists_the_month_and_names_bad_fields(
+    client: FlaskClient, db: Session
+) -> None:
+    place, visit, _ = setup(db, client)
+    token = csrf_from(client.get(f"/inspect/visits/{visit}").get_data(as_text=True))
+    client.post(
+        f"/inspect/visits/{visit}",
+        data={**{f"item_{k}": "pass" for k in ITEMS}, "csrf_token": token},
+    )
+    admin = client.application.test_client()
+    login(admin, make_user(db, "admin").username)
+    page = admin.get(f"/admin/inspections/report?district={CHENGZHONG}&month=2026-12")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "检查页驿站" in html and "1 / 1" in html
+    empty = admin.get(f"/admin/inspections/report?district={CHENGZHONG}&month=2027-01")
+    assert "检查页驿站" not in empty.get_data(as_text=True)
+    bad = admin.get(f"/admin/inspections/report?district={CHENGZHONG}&month=2027-1")
+    assert bad.status_code == 400 and "month" in bad.get_data(as_text=True)

@@ -222,6 +222,9 @@ def policy(place_id: int, household_id: str) -> dict[str, list[Expect]]:
         # Inspections (issue 11): admins plan and decide removals; inspectors see
         # only their own visits (999999 is nobody's: 404 past the gate).
         "inspections.admin_index": [Expect("GET", "/admin/inspections/", only("admin"))],
+        "inspections.monthly_report": [
+            Expect("GET", "/admin/inspections/report?district=630103&month=2026-12", only("admin"))
+        ],
         "inspections.export_visits": [
             Expect("GET", "/admin/inspections/visits.csv", only("admin"))
         ],
