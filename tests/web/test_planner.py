@@ -442,3 +442,16 @@ def test_window_and_method_in_words(client: FlaskClient, db: Session) -> None:
     assert "Weekday lunch 11:00–13:30 · straight line" in english
     custom = client.get("/planner/", query_string={"city": CITY, "window": "12:00-13:00"})
     assert "12:00-13:00" in custom.get_data(as_text=True)
+
+
+def test_the_curve_speaks_the_page_language(app: Flask, client: FlaskClient, db: Session) -> None:
+    seed(db)
+    args = {"city": CITY, "p": "1"}
+    chinese = client.get("/planner/curve.png", query_string=args)
+    english = client.get("/planner/curve.png", query_string=args, headers={"Accept-Language": "en"})
+    assert chinese.status_code == english.status_code == 200
+    assert chinese.data.startswith(b"\x89PNG") and english.data.startswith(b"\x89PNG")
+    assert chinese.data != english.data  # the labels differ, nothing else does
+    from web.planner_curves import _font_families
+
+    assert any("CJK" in name or "Fallback" in name for name in _font_families())
