@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 from geo.places.timezone import SHANGHAI
 from geo.planning.siting import SitingResult
 from geo.service.planning import CoverageAnswer
-from web.planner_curves import curve_image
+from web.planner_curves import _font_families, curve_image
 from web.planner_words import proof_in_words
 
 #: reportlab's built-in Adobe-GB1 font: Chinese and Latin, no font file to ship, and
@@ -55,6 +55,13 @@ def _mixed(text: str) -> str:
 
 def map_image(answer: CoverageAnswer, siting: SitingResult | None) -> bytes:
     """Return a static PNG map: cells by coverage, counted stations, proposed sites numbered."""
+    import matplotlib
+
+    with matplotlib.rc_context({"font.family": _font_families()}):
+        return _draw_map(answer, siting)
+
+
+def _draw_map(answer: CoverageAnswer, siting: SitingResult | None) -> bytes:
     from matplotlib.figure import Figure
 
     cells = answer.result.cells
@@ -69,7 +76,7 @@ def map_image(answer: CoverageAnswer, siting: SitingResult | None) -> bytes:
         c="#3a7d44",
         alpha=0.55,
         linewidths=0,
-        label="covered activity",
+        label=_("covered activity"),
     )
     axes.scatter(
         cells["lon"][~covered],
@@ -78,7 +85,7 @@ def map_image(answer: CoverageAnswer, siting: SitingResult | None) -> bytes:
         c="#d1495b",
         alpha=0.7,
         linewidths=0,
-        label="uncovered activity",
+        label=_("uncovered activity"),
     )
     stations = answer.result.stations
     if len(stations):
@@ -88,7 +95,7 @@ def map_image(answer: CoverageAnswer, siting: SitingResult | None) -> bytes:
             marker="^",
             s=28,
             c="#1f3b73",
-            label="counted stations",
+            label=_("counted stations"),
         )
     if siting is not None and len(siting.sites):
         axes.scatter(
@@ -99,7 +106,7 @@ def map_image(answer: CoverageAnswer, siting: SitingResult | None) -> bytes:
             c="#f0a202",
             edgecolors="black",
             linewidths=0.5,
-            label="proposed sites",
+            label=_("proposed sites"),
         )
         for row in siting.sites.itertuples(index=False):
             axes.annotate(
@@ -111,8 +118,8 @@ def map_image(answer: CoverageAnswer, siting: SitingResult | None) -> bytes:
             )
     mean_lat = float(cells["lat"].mean()) if len(cells) else 30.0
     axes.set_aspect(1 / max(0.2, math.cos(math.radians(mean_lat))))  # metres look square
-    axes.set_xlabel("longitude (WGS-84)")
-    axes.set_ylabel("latitude (WGS-84)")
+    axes.set_xlabel(_("longitude (WGS-84)"))
+    axes.set_ylabel(_("latitude (WGS-84)"))
     axes.grid(True, linewidth=0.3)
     axes.legend(loc="best", fontsize=7)
     figure.tight_layout()
