@@ -70,6 +70,19 @@ def policy(place_id: int, household_id: str) -> dict[str, list[Expect]]:
         # Probes for orchestrators: no login, nothing private.
         "health.healthz": [Expect("GET", "/healthz", everyone())],
         "health.readyz": [Expect("GET", "/readyz", everyone())],
+        # Open data for GIS tools: OGC API - Features, vector tiles, bulk files.
+        "ogc.landing": [Expect("GET", "/ogc", everyone())],
+        "ogc.api": [Expect("GET", "/ogc/api", everyone())],
+        "ogc.conformance": [Expect("GET", "/ogc/conformance", everyone())],
+        "ogc.collections": [Expect("GET", "/ogc/collections", everyone())],
+        "ogc.collection": [Expect("GET", "/ogc/collections/places", everyone())],
+        "ogc.items": [Expect("GET", "/ogc/collections/places/items?limit=1", everyone())],
+        "ogc.item": [Expect("GET", f"/ogc/collections/places/items/{p}", everyone())],
+        "opendata.tile": [Expect("GET", "/tiles/places/0/0/0.mvt", everyone())],
+        "opendata.tilejson": [Expect("GET", "/tiles/places.json", everyone())],
+        "opendata.data_page": [Expect("GET", "/data", everyone())],
+        # No snapshot is written in this test: the file is missing for everyone alike.
+        "opendata.data_file": [Expect("GET", "/data/places.csv", everyone(404))],
         # Metrics: by client address (METRICS_ALLOW, loopback here), not by role.
         "observability.metrics": [Expect("GET", "/metrics", everyone())],
         "finder.place": [Expect("GET", f"/places/{p}", everyone())],
