@@ -20,7 +20,7 @@ from geo.places.timezone import SHANGHAI
 from geo.planning.siting import SitingResult
 from geo.service.planning import CoverageAnswer
 from web.planner_curves import _font_families, curve_image
-from web.planner_words import proof_in_words
+from web.planner_words import method_in_words, proof_in_words
 
 #: reportlab's built-in Adobe-GB1 font: Chinese and Latin, no font file to ship, and
 #: its text extracts as Unicode (searchable, copyable).
@@ -192,7 +192,7 @@ def report_pdf(
                     share=f"{100 * (summary['covered_share'] or 0):.1f} %",
                     stations=summary["stations"],
                     r=int(summary["radius_m"]),
-                    method=summary["method"],
+                    method=method_in_words(summary["method"]),
                 )
             ),
             body,
