@@ -73,12 +73,13 @@ def log_in(page: Any, base: str, username: str) -> None:
 
 def plan(admin: Any, base: str, inspector: str, month: str) -> None:
     admin.goto(f"{base}/admin/inspections/")
-    admin.fill("input[name=district]", DISTRICT)
-    admin.fill("input[name=month]", month)
-    admin.fill("input[name=visits]", "20")
-    admin.fill("input[name=inspector]", inspector)
-    admin.click("form.plan-form button[type=submit]")
-    admin.wait_for_load_state("load")
+    form = "form[action$='/plans']"
+    admin.fill(f"{form} input[name=district]", DISTRICT)
+    admin.fill(f"{form} input[name=month]", month)
+    admin.fill(f"{form} input[name=visits]", "20")
+    admin.fill(f"{form} input[name=inspector]", inspector)
+    with admin.expect_navigation():
+        admin.click(f"{form} button[type=submit]")
     assert admin.locator(".flash-info").is_visible()
 
 
@@ -162,6 +163,12 @@ def test_plan_visit_offline_cards_removal(make_page: Any, server: LiveServer, cy
     assert cycle.inspector not in phone.content()
     assert "最近检查" in phone.inner_text(".place-inspection")
     screenshot(phone, "inspections-place-removed")
+    # The month's printable report and the district table count both visits.
+    admin.goto(f"{base}/admin/inspections/report?district={DISTRICT}&month=2026-12")
+    assert "暗访测试驿站" in admin.inner_text("article.monthly-report")
+    screenshot(admin, "inspections-monthly-report")
+    admin.goto(f"{base}/admin/inspections/")
+    assert "2 / 2" in admin.inner_text(f"tr[data-district='{DISTRICT}']")
     assert audit.violations == [] and admin_audit.violations == []
     assert admin_audit.errors == []
     # The only console error allowed is the failed send while offline.
