@@ -209,4 +209,12 @@ def read_standard(path: Path) -> Standard:
 
 def shipped_standards() -> list[Standard]:
     """Return the standards shipped in ``data/standards``, by file name."""
-    return [read_standard(p) for p in sorted(SHIPPED_DIR.glob("*.yaml"))]
+    files = sorted(SHIPPED_DIR.glob("*.yaml"))
+    if not files:
+        # data/ is in the source tree, not in an installed wheel: give the files instead.
+        raise InvalidInput(
+            f"no shipped standards in {SHIPPED_DIR}; give the YAML files "
+            "(data/standards/*.yaml in the source tree)",
+            field="file",
+        )
+    return [read_standard(p) for p in files]
