@@ -125,6 +125,9 @@
     return fill(strings.km, { n: (m / 1000).toFixed(m < 10000 ? 1 : 0) });
   }
   function kindLabel(code) { return (strings.kinds || {})[code] || code; }
+  // English names in the English interface, where the union gave one.
+  var english = /^en/.test(document.documentElement.lang || "");
+  function placeName(p) { return (english && p.name_en) || p.name; }
   function stateNode(p) {
     var node = el("div", "state");
     if (p.open_now === true) {
@@ -164,7 +167,7 @@
   // each is a named, focusable 44 px button.
   function popupFor(p) {
     var box = el("div", "yitu-popup");
-    box.appendChild(el("strong", null, p.name));
+    box.appendChild(el("strong", null, placeName(p)));
     box.appendChild(el("span", "kind", kindLabel(p.kind)));
     box.appendChild(stateNode(p));
     if (p.address) { box.appendChild(el("div", "meta", p.address)); }
@@ -215,12 +218,12 @@
     var dot = named(L.marker(at, {
       icon: L.divIcon({ html: pin, className: "yitu-place yitu-place-" + p.id, iconSize: [44, 44] }),
       keyboard: true, riseOnHover: true
-    }), p.name + " · " + kindLabel(p.kind));
+    }), placeName(p) + " · " + kindLabel(p.kind));
     // Pan the popup clear of the zoom buttons (top left) and the locate button.
     dot.bindPopup(function () { return popupFor(p); }, {
       maxWidth: 280, autoPanPaddingTopLeft: L.point(64, 16), autoPanPaddingBottomRight: L.point(16, 64)
     });
-    dot.bindTooltip(function () { return el("span", null, p.name); });
+    dot.bindTooltip(function () { return el("span", null, placeName(p)); });
     dot.feature = f;
     dot.addTo(layer);
   }
@@ -330,7 +333,7 @@
     if (isEmbed) { a.target = "_blank"; a.rel = "noopener"; }
     var dot = el("span", "dot kind-" + p.kind);
     a.appendChild(dot);
-    a.appendChild(el("strong", null, p.name));
+    a.appendChild(el("strong", null, placeName(p)));
     li.appendChild(a);
     li.appendChild(el("span", "kind", kindLabel(p.kind)));
     if (p.is_demo) { li.appendChild(el("span", "demo-tag", strings.demo)); }
