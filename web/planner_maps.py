@@ -80,15 +80,23 @@ def planner_map(
         Largest number of gap outlines drawn (the heaviest gaps).
     """
     if result is None or result.cells.empty:
-        return base_map(tiles=tiles, map_id=MAP_ID, asset_url=asset_url, zoom=4,
-                        center=(104.0, 35.0))
+        return base_map(
+            tiles=tiles, map_id=MAP_ID, asset_url=asset_url, zoom=4, center=(104.0, 35.0)
+        )
     cells = result.cells
     pad = 0.005
-    bounds = (float(cells["lon"].min()) - pad, float(cells["lat"].min()) - pad,
-              float(cells["lon"].max()) + pad, float(cells["lat"].max()) + pad)
+    bounds = (
+        float(cells["lon"].min()) - pad,
+        float(cells["lat"].min()) - pad,
+        float(cells["lon"].max()) + pad,
+        float(cells["lat"].max()) + pad,
+    )
     m = base_map(tiles=tiles, map_id=MAP_ID, asset_url=asset_url, bounds=bounds)
-    layers = [("density", _("Rider activity")), ("service", _("Service areas")),
-              ("gaps", _("Coverage gaps"))]
+    layers = [
+        ("density", _("Rider activity")),
+        ("service", _("Service areas")),
+        ("gaps", _("Coverage gaps")),
+    ]
     if siting is not None and len(siting.sites):
         layers.append(("sites", _("Proposed sites")))
     for key, label in layers:
@@ -99,9 +107,13 @@ def planner_map(
     if siting is not None and len(siting.sites):
         _draw_sites(m, tiles, siting)
     for lon_w, lat_w in added:
-        draw(m, "circleMarker", _point(tiles, lon_w, lat_w),
-             options={"radius": 7, "color": ADDED_COLOUR, "fill": False, "weight": 3},
-             tooltip=safe_text(_("What-if station")))
+        draw(
+            m,
+            "circleMarker",
+            _point(tiles, lon_w, lat_w),
+            options={"radius": 7, "color": ADDED_COLOUR, "fill": False, "weight": 3},
+            tooltip=safe_text(_("What-if station")),
+        )
     return m
 
 
@@ -116,30 +128,69 @@ def _draw_density(m: folium.Map, tiles: TileSource, cells: Any, max_cells: int) 
     classes = _density_class(drawn["weight"].to_numpy(float))
     for row, cls in zip(drawn.itertuples(index=False), classes, strict=True):
         colour = DENSITY_COLOURS[int(cls)]
-        draw(m, "polygon", _ring(tiles, cell_polygon(row.cell)), layer="density",
-             options={"color": colour, "weight": 0.5, "fill": True, "fillColor": colour,
-                      "fillOpacity": 0.55},
-             tooltip=safe_text(
-                 _("Activity %(w)s · %(d)s", w=f"{row.weight:,.0f}", d=row.district)
-                 + ("" if row.covered else " · " + _("not covered"))))
+        draw(
+            m,
+            "polygon",
+            _ring(tiles, cell_polygon(row.cell)),
+            layer="density",
+            options={
+                "color": colour,
+                "weight": 0.5,
+                "fill": True,
+                "fillColor": colour,
+                "fillOpacity": 0.55,
+            },
+            tooltip=safe_text(
+                _("Activity %(w)s · %(d)s", w=f"{row.weight:,.0f}", d=row.district)
+                + ("" if row.covered else " · " + _("not covered"))
+            ),
+        )
 
 
-def _draw_service(m: folium.Map, tiles: TileSource, result: CoverageResult,
-                  service_lines: list[list[tuple[float, float]]] | None) -> None:
+def _draw_service(
+    m: folium.Map,
+    tiles: TileSource,
+    result: CoverageResult,
+    service_lines: list[list[tuple[float, float]]] | None,
+) -> None:
     for line in service_lines or ():
-        draw(m, "polyline", _ring(tiles, line), layer="service",
-             options={"color": SERVICE_COLOUR, "weight": 3, "opacity": 0.7})
+        draw(
+            m,
+            "polyline",
+            _ring(tiles, line),
+            layer="service",
+            options={"color": SERVICE_COLOUR, "weight": 3, "opacity": 0.7},
+        )
     for row in result.stations.itertuples(index=False):
         location = _point(tiles, row.lon, row.lat)
         if service_lines is None:
-            draw(m, "circle", location, layer="service",
-                 options={"radius": float(result.radius_m), "color": SERVICE_COLOUR,
-                          "weight": 1, "fill": True, "fillOpacity": 0.08})
+            draw(
+                m,
+                "circle",
+                location,
+                layer="service",
+                options={
+                    "radius": float(result.radius_m),
+                    "color": SERVICE_COLOUR,
+                    "weight": 1,
+                    "fill": True,
+                    "fillOpacity": 0.08,
+                },
+            )
         is_added = str(row.id).startswith("what-if")
-        draw(m, "circleMarker", location, layer="service",
-             options={"radius": 5, "color": ADDED_COLOUR if is_added else SERVICE_COLOUR,
-                      "fill": True, "fillOpacity": 0.9},
-             tooltip=safe_text(f"{row.name} (#{row.id})"))
+        draw(
+            m,
+            "circleMarker",
+            location,
+            layer="service",
+            options={
+                "radius": 5,
+                "color": ADDED_COLOUR if is_added else SERVICE_COLOUR,
+                "fill": True,
+                "fillOpacity": 0.9,
+            },
+            tooltip=safe_text(f"{row.name} (#{row.id})"),
+        )
 
 
 def _draw_gaps(m: folium.Map, tiles: TileSource, result: CoverageResult, max_gaps: int) -> None:
@@ -148,18 +199,35 @@ def _draw_gaps(m: folium.Map, tiles: TileSource, result: CoverageResult, max_gap
         members = cells.loc[cells["gap_id"] == gap.gap_id, "cell"].to_numpy()
         # One outline per gap (the union of its cells), not one per cell.
         shape = h3i.cells_to_h3shape([int(c) for c in members]).__geo_interface__
-        polygons = ([shape["coordinates"]] if shape["type"] == "Polygon"
-                    else shape["coordinates"])
-        tooltip = safe_text(_("Gap %(name)s: activity %(w)s", name=gap.name,
-                              w=f"{gap.weight:,.0f}"))
+        polygons = [shape["coordinates"]] if shape["type"] == "Polygon" else shape["coordinates"]
+        tooltip = safe_text(
+            _("Gap %(name)s: activity %(w)s", name=gap.name, w=f"{gap.weight:,.0f}")
+        )
         for rings in polygons:
-            draw(m, "polygon", _ring(tiles, rings[0]), layer="gaps", tooltip=tooltip,
-                 options={"color": GAP_COLOUR, "weight": 2, "dashArray": "6 4", "fill": False})
+            draw(
+                m,
+                "polygon",
+                _ring(tiles, rings[0]),
+                layer="gaps",
+                tooltip=tooltip,
+                options={"color": GAP_COLOUR, "weight": 2, "dashArray": "6 4", "fill": False},
+            )
 
 
 def _draw_sites(m: folium.Map, tiles: TileSource, siting: SitingResult) -> None:
     for site in siting.sites.itertuples(index=False):
-        draw(m, "circleMarker", _point(tiles, site.lon, site.lat), layer="sites",
-             options={"radius": 8, "color": SITE_COLOUR, "fill": True, "fillOpacity": 0.9},
-             tooltip=safe_text(_("#%(n)d %(name)s: +%(gain)s", n=site.order, name=site.name,
-                                 gain=f"{site.gain_share:.1%}")))
+        draw(
+            m,
+            "circleMarker",
+            _point(tiles, site.lon, site.lat),
+            layer="sites",
+            options={"radius": 8, "color": SITE_COLOUR, "fill": True, "fillOpacity": 0.9},
+            tooltip=safe_text(
+                _(
+                    "#%(n)d %(name)s: +%(gain)s",
+                    n=site.order,
+                    name=site.name,
+                    gain=f"{site.gain_share:.1%}",
+                )
+            ),
+        )

@@ -20,8 +20,9 @@ CANDIDATE_SYNONYMS: dict[str, tuple[str, ...]] = {
 }
 
 
-def read_candidates(path: str | Path, *, crs: str, source: str | None = None,
-                    mapping: dict[str, str] | None = None) -> pd.DataFrame:
+def read_candidates(
+    path: str | Path, *, crs: str, source: str | None = None, mapping: dict[str, str] | None = None
+) -> pd.DataFrame:
     """Read a candidate host file (CSV, XLSX, GeoJSON) into WGS-84 candidates.
 
     Parameters
@@ -60,7 +61,9 @@ def read_candidates(path: str | Path, *, crs: str, source: str | None = None,
     if missing:
         raise InvalidInput(
             f"{path.name}: no column for {', '.join(missing)}; columns found: "
-            f"{', '.join(headers)}; expected lon/lng/经度 and lat/纬度", field=missing[0])
+            f"{', '.join(headers)}; expected lon/lng/经度 and lat/纬度",
+            field=missing[0],
+        )
     out: dict[str, list[Any]] = {f: [] for f in ("id", "name", "lon", "lat", "cost")}
     for number, row in rows:
         for f in ("lon", "lat"):
@@ -69,17 +72,20 @@ def read_candidates(path: str | Path, *, crs: str, source: str | None = None,
             except (TypeError, ValueError):
                 raise InvalidInput(
                     f"{path.name} row {number}: {f} {row.get(field_of[f])!r} is not a number",
-                    field=f) from None
+                    field=f,
+                ) from None
         out["id"].append(str(row.get(field_of.get("id", ""), number)))
         out["name"].append(str(row.get(field_of.get("name", ""), "") or out["id"][-1]))
         raw_cost = row.get(field_of.get("cost", ""))
         try:
             out["cost"].append(float(raw_cost) if raw_cost not in (None, "") else np.nan)
         except (TypeError, ValueError):
-            raise InvalidInput(f"{path.name} row {number}: cost {raw_cost!r} is not a number",
-                               field="cost") from None
+            raise InvalidInput(
+                f"{path.name} row {number}: cost {raw_cost!r} is not a number", field="cost"
+            ) from None
     lon, lat = to_wgs84_arrays(np.asarray(out["lon"]), np.asarray(out["lat"]), crs=crs)
-    frame = pd.DataFrame({"id": out["id"], "name": out["name"], "lon": lon, "lat": lat,
-                          "cost": out["cost"]})
+    frame = pd.DataFrame(
+        {"id": out["id"], "name": out["name"], "lon": lon, "lat": lat, "cost": out["cost"]}
+    )
     frame["source"] = source or path.name
     return frame

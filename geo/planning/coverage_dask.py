@@ -16,19 +16,33 @@ from geo.planning.reach import _as_xy, covered_within
 # --------------------------------------------------------------------------- #
 
 
-def _partition_coverage(frame: pd.DataFrame, station_xy: np.ndarray, radius_m: float,
-                        x: str, y: str, weight: str | None) -> pd.DataFrame:
+def _partition_coverage(
+    frame: pd.DataFrame, station_xy: np.ndarray, radius_m: float, x: str, y: str, weight: str | None
+) -> pd.DataFrame:
     """Covered and total weight of one partition (the same :func:`covered_within`)."""
     xy = np.column_stack([frame[x].to_numpy(float), frame[y].to_numpy(float)])
     w = frame[weight].to_numpy(float) if weight else np.ones(len(frame))
     covered = covered_within(xy, station_xy, radius_m=radius_m, workers=1)
-    return pd.DataFrame({"covered": [float(w[covered].sum())], "total": [float(w.sum())],
-                         "points": [len(frame)], "covered_points": [int(covered.sum())]})
+    return pd.DataFrame(
+        {
+            "covered": [float(w[covered].sum())],
+            "total": [float(w.sum())],
+            "points": [len(frame)],
+            "covered_points": [int(covered.sum())],
+        }
+    )
 
 
-def point_coverage_dask(points: Any, station_xy: ArrayLike, *, radius_m: float, scheduler: Any,
-                        x: str = "x", y: str = "y",
-                        weight: str | None = None) -> dict[str, float]:
+def point_coverage_dask(
+    points: Any,
+    station_xy: ArrayLike,
+    *,
+    radius_m: float,
+    scheduler: Any,
+    x: str = "x",
+    y: str = "y",
+    weight: str | None = None,
+) -> dict[str, float]:
     """Covered share of raw points held in a Dask (Geo)DataFrame, on a cluster.
 
     Parameters
@@ -53,11 +67,15 @@ def point_coverage_dask(points: Any, station_xy: ArrayLike, *, radius_m: float, 
 
     radius_m = check_radius(radius_m)
     stations = _as_xy(station_xy, "station_xy")
-    meta = pd.DataFrame({"covered": pd.Series(dtype=float), "total": pd.Series(dtype=float),
-                         "points": pd.Series(dtype=np.int64),
-                         "covered_points": pd.Series(dtype=np.int64)})
-    parts = points.map_partitions(_partition_coverage, stations, radius_m, x, y, weight,
-                                  meta=meta)
+    meta = pd.DataFrame(
+        {
+            "covered": pd.Series(dtype=float),
+            "total": pd.Series(dtype=float),
+            "points": pd.Series(dtype=np.int64),
+            "covered_points": pd.Series(dtype=np.int64),
+        }
+    )
+    parts = points.map_partitions(_partition_coverage, stations, radius_m, x, y, weight, meta=meta)
     own = not isinstance(scheduler, Client)
     client = Client(scheduler) if own else scheduler  # type: ignore[no-untyped-call]
     try:
@@ -66,6 +84,10 @@ def point_coverage_dask(points: Any, station_xy: ArrayLike, *, radius_m: float, 
         if own:
             client.close()
     total = float(sums["total"])
-    return {"covered": float(sums["covered"]), "total": total,
-            "covered_share": float(sums["covered"]) / total if total > 0 else float("nan"),
-            "points": int(sums["points"]), "covered_points": int(sums["covered_points"])}
+    return {
+        "covered": float(sums["covered"]),
+        "total": total,
+        "covered_share": float(sums["covered"]) / total if total > 0 else float("nan"),
+        "points": int(sums["points"]),
+        "covered_points": int(sums["covered_points"]),
+    }

@@ -46,18 +46,41 @@ def gap_features(result: CoverageResult) -> Iterable[dict[str, Any]]:
         yield {
             "type": "Feature",
             "geometry": shape.__geo_interface__,
-            "properties": {k: _clean(getattr(row, k)) for k in
-                           ("gap_id", "name", "district", "cells", "points", "weight",
-                            "rider_hours", "share")},
+            "properties": {
+                k: _clean(getattr(row, k))
+                for k in (
+                    "gap_id",
+                    "name",
+                    "district",
+                    "cells",
+                    "points",
+                    "weight",
+                    "rider_hours",
+                    "share",
+                )
+            },
         }
 
 
-_CELL_COLUMNS = ("h3", "lon", "lat", "points", "weight", "rider_hours", "covered", "distance_m",
-                 "station_id", "district", "gap", "rank")
+_CELL_COLUMNS = (
+    "h3",
+    "lon",
+    "lat",
+    "points",
+    "weight",
+    "rider_hours",
+    "covered",
+    "distance_m",
+    "station_id",
+    "district",
+    "gap",
+    "rank",
+)
 
 
-def cell_features(result: CoverageResult, *,
-                  uncovered_only: bool = False) -> Iterable[dict[str, Any]]:
+def cell_features(
+    result: CoverageResult, *, uncovered_only: bool = False
+) -> Iterable[dict[str, Any]]:
     """Yield one GeoJSON Polygon feature per activity cell (WGS-84)."""
     frame = result.uncovered() if uncovered_only else result.cells
     for row in frame.to_dict("records"):
@@ -79,9 +102,14 @@ def write_coverage_geojson(result: CoverageResult, out: IO[str], *, layer: str =
         features = cell_features(result, uncovered_only=layer == "uncovered")
     else:
         raise InvalidInput(f"layer {layer!r}: expected gaps, uncovered or cells", field="layer")
-    return write_geojson(features, out, name=f"yitu coverage {layer}",
-                         summary={k: _clean(v) if not isinstance(v, dict) else v
-                                  for k, v in result.summary().items()})
+    return write_geojson(
+        features,
+        out,
+        name=f"yitu coverage {layer}",
+        summary={
+            k: _clean(v) if not isinstance(v, dict) else v for k, v in result.summary().items()
+        },
+    )
 
 
 def write_coverage_csv(result: CoverageResult, out: IO[str], *, layer: str = "uncovered") -> int:
@@ -98,7 +126,8 @@ def write_coverage_csv(result: CoverageResult, out: IO[str], *, layer: str = "un
         frame = result.uncovered() if layer == "uncovered" else result.cells
         columns = list(_CELL_COLUMNS)
     else:
-        raise InvalidInput(f"layer {layer!r}: expected uncovered, cells, gaps or districts",
-                           field="layer")
+        raise InvalidInput(
+            f"layer {layer!r}: expected uncovered, cells, gaps or districts", field="layer"
+        )
     rows = ({k: _clean(v) for k, v in row.items()} for row in frame.to_dict("records"))
     return write_csv(rows, columns, out)

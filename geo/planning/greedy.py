@@ -17,14 +17,20 @@ from geo.planning.site_model import _TOL, SiteChoice, _check_inputs, _reduce, _R
 # --------------------------------------------------------------------------- #
 
 
-def _greedy(csc: sparse.csc_matrix, weight: np.ndarray, cost: np.ndarray, *,
-            p: int | None, budget: float | None) -> list[int]:
+def _greedy(
+    csc: sparse.csc_matrix,
+    weight: np.ndarray,
+    cost: np.ndarray,
+    *,
+    p: int | None,
+    budget: float | None,
+) -> list[int]:
     """Lazy greedy (CELF): pick the best marginal gain (per cost with a budget)."""
     m = csc.shape[1]
     covered = np.zeros(csc.shape[0], dtype=bool)
 
     def gain(j: int) -> float:
-        rows = csc.indices[csc.indptr[j]:csc.indptr[j + 1]]
+        rows = csc.indices[csc.indptr[j] : csc.indptr[j + 1]]
         return float(weight[rows[~covered[rows]]].sum())
 
     by_cost = budget is not None
@@ -49,7 +55,7 @@ def _greedy(csc: sparse.csc_matrix, weight: np.ndarray, cost: np.ndarray, *,
             break
         chosen.append(j)
         spent += cost[j]
-        rows = csc.indices[csc.indptr[j]:csc.indptr[j + 1]]
+        rows = csc.indices[csc.indptr[j] : csc.indptr[j + 1]]
         covered[rows] = True
         step += 1
     if by_cost:
@@ -70,9 +76,16 @@ def _objective(csc: sparse.csc_matrix, weight: np.ndarray, chosen: Sequence[int]
     return float(weight[counts > 0].sum())
 
 
-def _swap(csr: sparse.csr_matrix, csc: sparse.csc_matrix, weight: np.ndarray,
-          cost: np.ndarray, chosen: list[int], *, budget: float | None,
-          max_rounds: int = 50) -> list[int]:
+def _swap(
+    csr: sparse.csr_matrix,
+    csc: sparse.csc_matrix,
+    weight: np.ndarray,
+    cost: np.ndarray,
+    chosen: list[int],
+    *,
+    budget: float | None,
+    max_rounds: int = 50,
+) -> list[int]:
     """Improve a selection by single swaps (drop one, add one) until none helps.
 
     For a chosen site j, dropping it loses the weight only it covers; adding
@@ -91,7 +104,7 @@ def _swap(csr: sparse.csr_matrix, csc: sparse.csc_matrix, weight: np.ndarray,
         improved = False
         base = np.asarray(csc.T @ (weight * (counts == 0))).ravel()
         for j in list(chosen):
-            rows_j = csc.indices[csc.indptr[j]:csc.indptr[j + 1]]
+            rows_j = csc.indices[csc.indptr[j] : csc.indptr[j + 1]]
             only_j = rows_j[counts[rows_j] == 1]
             loss = float(weight[only_j].sum())
             extra = np.asarray(csr[only_j].T @ weight[only_j]).ravel() if len(only_j) else 0.0
@@ -104,7 +117,7 @@ def _swap(csr: sparse.csr_matrix, csc: sparse.csc_matrix, weight: np.ndarray,
                 chosen[chosen.index(j)] = k
                 in_set[j], in_set[k] = False, True
                 counts[rows_j] -= 1
-                counts[csc.indices[csc.indptr[k]:csc.indptr[k + 1]]] += 1
+                counts[csc.indices[csc.indptr[k] : csc.indptr[k + 1]]] += 1
                 spent += cost[k] - cost[j]
                 base = np.asarray(csc.T @ (weight * (counts == 0))).ravel()
                 improved = True
@@ -113,8 +126,9 @@ def _swap(csr: sparse.csr_matrix, csc: sparse.csc_matrix, weight: np.ndarray,
     return chosen
 
 
-def _order_by_gain(csc: sparse.csc_matrix, weight: np.ndarray,
-                   chosen: Sequence[int] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _order_by_gain(
+    csc: sparse.csc_matrix, weight: np.ndarray, chosen: Sequence[int] | np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Order a chosen set by greedy marginal gain; return (order, gains)."""
     remaining = list(dict.fromkeys(int(j) for j in chosen))
     covered = np.zeros(csc.shape[0], dtype=bool)
@@ -123,19 +137,25 @@ def _order_by_gain(csc: sparse.csc_matrix, weight: np.ndarray,
     while remaining:
         best, best_gain = remaining[0], -1.0
         for j in remaining:
-            rows = csc.indices[csc.indptr[j]:csc.indptr[j + 1]]
+            rows = csc.indices[csc.indptr[j] : csc.indptr[j + 1]]
             g = float(weight[rows[~covered[rows]]].sum())
             if g > best_gain + _TOL or (abs(g - best_gain) <= _TOL and j < best):
                 best, best_gain = j, g
         remaining.remove(best)
         order.append(best)
         gains.append(max(best_gain, 0.0))
-        covered[csc.indices[csc.indptr[best]:csc.indptr[best + 1]]] = True
+        covered[csc.indices[csc.indptr[best] : csc.indptr[best + 1]]] = True
     return np.asarray(order, dtype=np.int64), np.asarray(gains, dtype=np.float64)
 
 
-def greedy_sites(cover: sparse.spmatrix | ArrayLike, weight: ArrayLike, *, p: int | None = None,
-                 budget: float | None = None, cost: ArrayLike | None = None) -> SiteChoice:
+def greedy_sites(
+    cover: sparse.spmatrix | ArrayLike,
+    weight: ArrayLike,
+    *,
+    p: int | None = None,
+    budget: float | None = None,
+    cost: ArrayLike | None = None,
+) -> SiteChoice:
     """Pick sites by lazy greedy then improve them by 1-swaps (a fast preview).
 
     Parameters are as for :func:`choose_sites_from_matrix`.
@@ -146,15 +166,28 @@ def greedy_sites(cover: sparse.spmatrix | ArrayLike, weight: ArrayLike, *, p: in
     return _greedy_on(reduced, w, c, p=p, budget=budget, started=started)
 
 
-def _greedy_on(reduced: _Reduced, w: np.ndarray, c: np.ndarray, *, p: int | None,
-               budget: float | None, started: float) -> SiteChoice:
+def _greedy_on(
+    reduced: _Reduced,
+    w: np.ndarray,
+    c: np.ndarray,
+    *,
+    p: int | None,
+    budget: float | None,
+    started: float,
+) -> SiteChoice:
     csr = reduced.matrix
     csc = csr.tocsc()
     chosen = _greedy(csc, reduced.weight, reduced.cost, p=p, budget=budget)
     chosen = _swap(csr, csc, reduced.weight, reduced.cost, chosen, budget=budget)
     order, gains = _order_by_gain(csc, reduced.weight, chosen)
     original = reduced.columns[order]
-    return SiteChoice(order=original, gains=gains, objective=float(gains.sum()),
-                      total_weight=float(w.sum()), cost=float(c[original].sum()),
-                      status="greedy", method="greedy+swap",
-                      seconds=time.perf_counter() - started)
+    return SiteChoice(
+        order=original,
+        gains=gains,
+        objective=float(gains.sum()),
+        total_weight=float(w.sum()),
+        cost=float(c[original].sum()),
+        status="greedy",
+        method="greedy+swap",
+        seconds=time.perf_counter() - started,
+    )

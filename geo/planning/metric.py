@@ -29,11 +29,13 @@ def check_radius(radius_m: float) -> float:
     try:
         value = float(radius_m)
     except (TypeError, ValueError):
-        raise InvalidInput(f"radius {radius_m!r} is not a number of metres",
-                           field="radius_m") from None
+        raise InvalidInput(
+            f"radius {radius_m!r} is not a number of metres", field="radius_m"
+        ) from None
     if not math.isfinite(value) or value <= 0 or value > MAX_RADIUS_M:
         raise InvalidInput(
-            f"radius {radius_m!r} m is outside (0, {MAX_RADIUS_M:.0f}] metres", field="radius_m")
+            f"radius {radius_m!r} m is outside (0, {MAX_RADIUS_M:.0f}] metres", field="radius_m"
+        )
     return value
 
 

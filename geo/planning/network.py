@@ -89,8 +89,9 @@ def _float(value: Any, what: str, path: Path) -> float:
         raise LedgerError(f"{path.name}: {what} {value!r} is not a number") from None
 
 
-def load_graphml(path: str | Path, *, directed: bool = False,
-                 crs: pyproj.CRS | None = None) -> RoadNetwork:
+def load_graphml(
+    path: str | Path, *, directed: bool = False, crs: pyproj.CRS | None = None
+) -> RoadNetwork:
     """Read a GraphML road network into a :class:`RoadNetwork`.
 
     Parameters
@@ -120,8 +121,9 @@ def load_graphml(path: str | Path, *, directed: bool = False,
     try:
         g = nx.read_graphml(path)
     except (nx.NetworkXError, ValueError, SyntaxError) as exc:  # ParseError is a SyntaxError
-        raise LedgerError(f"{path.name}: not a readable GraphML file ({type(exc).__name__})"
-                          ) from None
+        raise LedgerError(
+            f"{path.name}: not a readable GraphML file ({type(exc).__name__})"
+        ) from None
     if g.number_of_nodes() == 0 or g.number_of_edges() == 0:
         raise LedgerError(f"{path.name}: the network has no nodes or no edges")
     ids = list(g.nodes)
@@ -130,8 +132,7 @@ def load_graphml(path: str | Path, *, directed: bool = False,
         x = np.array([_float(g.nodes[n]["x"], "node x", path) for n in ids])
         y = np.array([_float(g.nodes[n]["y"], "node y", path) for n in ids])
     except KeyError:
-        raise LedgerError(f"{path.name}: nodes need x and y attributes (as OSMnx writes)"
-                          ) from None
+        raise LedgerError(f"{path.name}: nodes need x and y attributes (as OSMnx writes)") from None
     source_crs = pyproj.CRS.from_user_input(g.graph.get("crs") or "EPSG:4326")
     if source_crs.is_geographic:
         lon, lat = x, y
@@ -144,8 +145,11 @@ def load_graphml(path: str | Path, *, directed: bool = False,
     for u, v, data in g.edges(data=True):
         i, j = position[u], position[v]
         length = data.get("length")
-        metres = (_float(length, "edge length", path) if length not in (None, "")
-                  else float(np.hypot(*(xy[i] - xy[j]))))
+        metres = (
+            _float(length, "edge length", path)
+            if length not in (None, "")
+            else float(np.hypot(*(xy[i] - xy[j])))
+        )
         rows.append(i)
         cols.append(j)
         lengths.append(max(metres, 1e-9))  # csgraph drops explicit zeros
@@ -173,29 +177,41 @@ def load_graphml(path: str | Path, *, directed: bool = False,
     first = np.ones(len(r), dtype=bool)
     first[1:] = (r[1:] != r[:-1]) | (c[1:] != c[:-1])
     graph = sparse.csr_matrix((w[first], (r[first], c[first])), shape=(n, n))
-    return RoadNetwork(graph=graph, node_ids=np.asarray(ids, dtype=str), lon=lon, lat=lat,
-                       xy=xy, crs=metric, edges=np.column_stack([rows, cols]),
-                       edge_geometry=shapes, directed=directed)
+    return RoadNetwork(
+        graph=graph,
+        node_ids=np.asarray(ids, dtype=str),
+        lon=lon,
+        lat=lat,
+        xy=xy,
+        crs=metric,
+        edges=np.column_stack([rows, cols]),
+        edge_geometry=shapes,
+        directed=directed,
+    )
 
 
-def _with_virtual_source(network: RoadNetwork, nodes: np.ndarray,
-                         snaps: np.ndarray) -> sparse.csr_matrix:
+def _with_virtual_source(
+    network: RoadNetwork, nodes: np.ndarray, snaps: np.ndarray
+) -> sparse.csr_matrix:
     """Return the graph plus one node joined to ``nodes`` by edges of ``snaps`` metres."""
     n = network.graph.shape[0]
     # The search runs outward from the stations, but the way that counts is
     # the worker's, from a point to a station: on a directed (one-way) graph
     # follow the edges backwards, as network_cover_matrix does.
     roads = network.graph.T.tocsr() if network.directed else network.graph
-    extra = sparse.csr_matrix((np.maximum(snaps, 1e-9), (np.full(len(nodes), n), nodes)),
-                              shape=(n + 1, n + 1))
-    base = sparse.csr_matrix((roads.data, roads.indices,
-                              np.concatenate([roads.indptr, [roads.nnz]])),
-                             shape=(n + 1, n + 1))
+    extra = sparse.csr_matrix(
+        (np.maximum(snaps, 1e-9), (np.full(len(nodes), n), nodes)), shape=(n + 1, n + 1)
+    )
+    base = sparse.csr_matrix(
+        (roads.data, roads.indices, np.concatenate([roads.indptr, [roads.nnz]])),
+        shape=(n + 1, n + 1),
+    )
     return (base + extra).tocsr()
 
 
-def node_distances(network: RoadNetwork, station_xy: np.ndarray, *,
-                   cutoff_m: float) -> tuple[np.ndarray, np.ndarray]:
+def node_distances(
+    network: RoadNetwork, station_xy: np.ndarray, *, cutoff_m: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Return, per node, the network distance to the nearest station and its index.
 
     Parameters
@@ -222,8 +238,7 @@ def node_distances(network: RoadNetwork, station_xy: np.ndarray, *,
     first[1:] = nodes[1:] != nodes[:-1]
     nodes, snaps, which = nodes[first], snaps[first], which[first]
     graph = _with_virtual_source(network, nodes, snaps)
-    dist, pred = dijkstra(graph, directed=True, indices=n, limit=cutoff_m,
-                          return_predecessors=True)
+    dist, pred = dijkstra(graph, directed=True, indices=n, limit=cutoff_m, return_predecessors=True)
     dist = dist[:n]
     # Walk predecessors back to the virtual source to learn which station.
     station_of_node = np.full(n + 1, -1, dtype=np.int64)
@@ -237,8 +252,9 @@ def node_distances(network: RoadNetwork, station_xy: np.ndarray, *,
     return dist, owner
 
 
-def network_nearest(network: RoadNetwork, demand_xy: np.ndarray, station_xy: np.ndarray, *,
-                    cutoff_m: float) -> tuple[np.ndarray, np.ndarray]:
+def network_nearest(
+    network: RoadNetwork, demand_xy: np.ndarray, station_xy: np.ndarray, *, cutoff_m: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Return each demand point's network distance to, and index of, the nearest station.
 
     Parameters
@@ -250,8 +266,9 @@ def network_nearest(network: RoadNetwork, demand_xy: np.ndarray, station_xy: np.
         Service distance in metres; beyond it distance is inf, index -1.
     """
     cutoff_m = check_radius(cutoff_m)
-    node_dist, owner = node_distances(network, np.asarray(station_xy, float).reshape(-1, 2),
-                                      cutoff_m=cutoff_m)
+    node_dist, owner = node_distances(
+        network, np.asarray(station_xy, float).reshape(-1, 2), cutoff_m=cutoff_m
+    )
     nodes, snaps = network.snap(demand_xy)
     total = node_dist[nodes] + snaps
     # Nodes reached through a path are only good if the whole way fits.
@@ -259,8 +276,9 @@ def network_nearest(network: RoadNetwork, demand_xy: np.ndarray, station_xy: np.
     return np.where(within, total, np.inf), np.where(within, owner[nodes], -1)
 
 
-def network_cover_matrix(network: RoadNetwork, demand_xy: np.ndarray, candidate_xy: np.ndarray,
-                         *, radius_m: float) -> sparse.csr_matrix:
+def network_cover_matrix(
+    network: RoadNetwork, demand_xy: np.ndarray, candidate_xy: np.ndarray, *, radius_m: float
+) -> sparse.csr_matrix:
     """Return the demand x candidate matrix of network reach within ``radius_m``.
 
     One bounded Dijkstra per distinct candidate node (SciPy runs them in C).
@@ -278,8 +296,7 @@ def network_cover_matrix(network: RoadNetwork, demand_xy: np.ndarray, candidate_
     # counts runs from the rider to the candidate, so on a directed graph the
     # search from the candidate follows the edges backwards (the transpose).
     source_graph = graph.T.tocsr() if network.directed else graph
-    dist = dijkstra(source_graph, directed=network.directed, indices=unique_nodes,
-                    limit=radius_m)
+    dist = dijkstra(source_graph, directed=network.directed, indices=unique_nodes, limit=radius_m)
     rows: list[np.ndarray] = []
     cols: list[np.ndarray] = []
     for j in range(len(candidate_xy)):
@@ -289,12 +306,14 @@ def network_cover_matrix(network: RoadNetwork, demand_xy: np.ndarray, candidate_
         cols.append(np.full(len(hit), j))
     r = np.concatenate(rows)
     c = np.concatenate(cols)
-    return sparse.csr_matrix((np.ones(len(r), dtype=bool), (r, c)),
-                             shape=(len(demand_xy), len(candidate_xy)))
+    return sparse.csr_matrix(
+        (np.ones(len(r), dtype=bool), (r, c)), shape=(len(demand_xy), len(candidate_xy))
+    )
 
 
-def service_area_lines(network: RoadNetwork, station_xy: np.ndarray, *,
-                       radius_m: float) -> list[list[tuple[float, float]]]:
+def service_area_lines(
+    network: RoadNetwork, station_xy: np.ndarray, *, radius_m: float
+) -> list[list[tuple[float, float]]]:
     """Return WGS-84 polylines of the streets within ``radius_m`` of a station.
 
     An edge is drawn when both its ends are within reach; its OSM shape is
@@ -302,8 +321,9 @@ def service_area_lines(network: RoadNetwork, station_xy: np.ndarray, *,
     :func:`network_nearest`.
     """
     radius_m = check_radius(radius_m)
-    dist, _ = node_distances(network, np.asarray(station_xy, float).reshape(-1, 2),
-                             cutoff_m=radius_m)
+    dist, _ = node_distances(
+        network, np.asarray(station_xy, float).reshape(-1, 2), cutoff_m=radius_m
+    )
     lines: list[list[tuple[float, float]]] = []
     drawn: set[tuple[int, int]] = set()
     for (i, j), shape in zip(network.edges, network.edge_geometry, strict=True):
@@ -312,8 +332,13 @@ def service_area_lines(network: RoadNetwork, station_xy: np.ndarray, *,
             continue  # a two-way street is two edges in the file but one line on a map
         if dist[i] <= radius_m and dist[j] <= radius_m:
             drawn.add(pair)
-            lines.append(shape or [(float(network.lon[i]), float(network.lat[i])),
-                                   (float(network.lon[j]), float(network.lat[j]))])
+            lines.append(
+                shape
+                or [
+                    (float(network.lon[i]), float(network.lat[i])),
+                    (float(network.lon[j]), float(network.lat[j])),
+                ]
+            )
     return lines
 
 

@@ -101,12 +101,12 @@ def _raster(station_xy: np.ndarray, radius_m: float) -> _Raster:
         inside = np.cumsum(marks[:, :nx], axis=1, dtype=np.int32).reshape(-1) > 0
         del marks
         grid[inside] = state  # state 2 is written last, so it wins over 1
-    return _Raster(grid=grid.reshape(ny, nx), x0=float(lo[0]), y0=float(lo[1]),
-                   size_m=float(size))
+    return _Raster(grid=grid.reshape(ny, nx), x0=float(lo[0]), y0=float(lo[1]), size_m=float(size))
 
 
-def covered_within(demand_xy: ArrayLike, station_xy: ArrayLike, *, radius_m: float,
-                   workers: int | None = None) -> NDArray[np.bool_]:
+def covered_within(
+    demand_xy: ArrayLike, station_xy: ArrayLike, *, radius_m: float, workers: int | None = None
+) -> NDArray[np.bool_]:
     """Return which demand points lie within ``radius_m`` of any station.
 
     Parameters
@@ -152,7 +152,7 @@ def covered_within(demand_xy: ArrayLike, station_xy: ArrayLike, *, radius_m: flo
         return scaled.astype(np.int32)
 
     def block(start: int) -> None:
-        part = demand[start:start + _BLOCK]
+        part = demand[start : start + _BLOCK]
         ix = cell_index(part[:, 0], raster.x0, nx)
         iy = cell_index(part[:, 1], raster.y0, ny)
         valid = (ix >= 0) & (ix < nx) & (iy >= 0) & (iy < ny)
@@ -166,7 +166,7 @@ def covered_within(demand_xy: ArrayLike, station_xy: ArrayLike, *, radius_m: flo
         if len(unsure):
             dist, _ = tree.query(part[unsure], k=1, distance_upper_bound=bound)
             result[unsure] = dist <= radius_m
-        out[start:start + len(part)] = result
+        out[start : start + len(part)] = result
 
     starts = range(0, len(demand), _BLOCK)
     threads = workers or _cores()
@@ -182,13 +182,18 @@ def covered_within(demand_xy: ArrayLike, station_xy: ArrayLike, *, radius_m: flo
 def _cores() -> int:
     import os
 
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
-        os.cpu_count() or 1)
+    return (
+        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    )
 
 
-def nearest_within(demand_xy: ArrayLike, station_xy: ArrayLike, *, radius_m: float,
-                   network: RoadNetwork | None = None
-                   ) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+def nearest_within(
+    demand_xy: ArrayLike,
+    station_xy: ArrayLike,
+    *,
+    radius_m: float,
+    network: RoadNetwork | None = None,
+) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
     """Return distance (m) to, and index of, each demand point's nearest station.
 
     Along the road network when ``network`` is given, else in a straight line;
@@ -196,14 +201,18 @@ def nearest_within(demand_xy: ArrayLike, station_xy: ArrayLike, *, radius_m: flo
     ``inf`` and the index meaningless.
     """
     if network is not None:
-        return network_nearest(network, np.asarray(demand_xy, dtype=float),
-                               np.asarray(station_xy, dtype=float), cutoff_m=radius_m)
+        return network_nearest(
+            network,
+            np.asarray(demand_xy, dtype=float),
+            np.asarray(station_xy, dtype=float),
+            cutoff_m=radius_m,
+        )
     return nearest_station(demand_xy, station_xy, max_m=radius_m)
 
 
-def nearest_station(demand_xy: ArrayLike, station_xy: ArrayLike, *,
-                    max_m: float | None = None
-                    ) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+def nearest_station(
+    demand_xy: ArrayLike, station_xy: ArrayLike, *, max_m: float | None = None
+) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
     """Return the distance to, and index of, each demand point's nearest station.
 
     Parameters

@@ -15,11 +15,20 @@ def write_sites_geojson(result: SitingResult, out: IO[str]) -> int:
     """Write the chosen sites as GeoJSON points (WGS-84); return the count."""
     from geo.export import feature
 
-    features = (feature(row["lon"], row["lat"], {k: _plain(v) for k, v in row.items()
-                                                  if k not in ("lon", "lat")})
-                for row in result.sites.to_dict("records"))
-    return write_geojson(features, out, name="yitu proposed sites",
-                         summary={k: _plain(v) for k, v in result.summary().items()})
+    features = (
+        feature(
+            row["lon"],
+            row["lat"],
+            {k: _plain(v) for k, v in row.items() if k not in ("lon", "lat")},
+        )
+        for row in result.sites.to_dict("records")
+    )
+    return write_geojson(
+        features,
+        out,
+        name="yitu proposed sites",
+        summary={k: _plain(v) for k, v in result.summary().items()},
+    )
 
 
 def write_sites_csv(result: SitingResult, out: IO[str]) -> int:

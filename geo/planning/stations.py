@@ -44,8 +44,9 @@ class StationFilter:
     min_open_share: float = 0.5
 
 
-def select_stations(stations: pd.DataFrame,
-                    selection: StationFilter) -> tuple[pd.DataFrame, dict[str, int]]:
+def select_stations(
+    stations: pd.DataFrame, selection: StationFilter
+) -> tuple[pd.DataFrame, dict[str, int]]:
     """Return the active stations that count under ``selection`` and the counts dropped.
 
     Parameters
@@ -82,12 +83,18 @@ def select_stations(stations: pd.DataFrame,
         drop(np.array([wanted <= set(a or ()) for a in have], dtype=bool), "missing amenity")
     if selection.window is not None and len(frame):
         hours = frame.get("opening_hours", pd.Series([None] * len(frame)))
-        open_mask, unknown = open_during_window(hours.tolist(), selection.window,
-                                                unknown_open=selection.unknown_hours_open,
-                                                min_open_share=selection.min_open_share)
+        open_mask, unknown = open_during_window(
+            hours.tolist(),
+            selection.window,
+            unknown_open=selection.unknown_hours_open,
+            min_open_share=selection.min_open_share,
+        )
         if unknown.any():
-            dropped["hours unknown (counted as open)" if selection.unknown_hours_open
-                    else "hours unknown"] = int((unknown & keep).sum())
+            dropped[
+                "hours unknown (counted as open)"
+                if selection.unknown_hours_open
+                else "hours unknown"
+            ] = int((unknown & keep).sum())
         drop(open_mask, f"closed during {selection.window.name}")
     return frame[keep].reset_index(drop=True), dropped
 
@@ -113,14 +120,20 @@ def window_open_share(osm: str, window: TimeWindow) -> float:
     for day, start_min, end_min in spans:
         midnight = datetime.combine(REFERENCE_MONDAY + timedelta(days=day), dtime(0, 0))
         opened += (end_min - start_min) * open_share(
-            osm, start=midnight + timedelta(minutes=start_min),
-            end=midnight + timedelta(minutes=end_min))
+            osm,
+            start=midnight + timedelta(minutes=start_min),
+            end=midnight + timedelta(minutes=end_min),
+        )
     return opened / total
 
 
-def open_during_window(opening_hours: Sequence[str | None], window: TimeWindow, *,
-                       unknown_open: bool = True,
-                       min_open_share: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
+def open_during_window(
+    opening_hours: Sequence[str | None],
+    window: TimeWindow,
+    *,
+    unknown_open: bool = True,
+    min_open_share: float = 0.5,
+) -> tuple[np.ndarray, np.ndarray]:
     """Return (open during ``window``, hours unknown) per place.
 
     A place counts as open when it is open for at least ``min_open_share``
@@ -134,8 +147,11 @@ def open_during_window(opening_hours: Sequence[str | None], window: TimeWindow, 
     unknown = np.zeros(len(opening_hours), dtype=bool)
     cache: dict[str, float | None] = {}
     for i, text in enumerate(opening_hours):
-        key = "" if text is None or (isinstance(text, float) and math.isnan(text)) else str(
-            text).strip()
+        key = (
+            ""
+            if text is None or (isinstance(text, float) and math.isnan(text))
+            else str(text).strip()
+        )
         if key and key not in cache:
             try:
                 cache[key] = window_open_share(key, window)

@@ -48,8 +48,7 @@ def test_hand_checkable_points_at_500_m() -> None:
 def test_two_stations_each_cover_their_side() -> None:
     stations = [[0.0, 0.0], [2000.0, 0.0]]
     demand = [[450.0, 0.0], [1000.0, 0.0], [1550.0, 0.0], [2000.0, 499.0]]
-    assert covered_within(demand, stations, radius_m=500).tolist() == [True, False, True,
-                                                                           True]
+    assert covered_within(demand, stations, radius_m=500).tolist() == [True, False, True, True]
     assert nearest_station(demand, stations)[1].tolist() == [0, 0, 1, 1]
 
 
@@ -65,7 +64,7 @@ def test_raster_shortcut_equals_a_plain_kd_tree() -> None:
     got = covered_within(demand, stations, radius_m=500, workers=2)
     dist, _ = cKDTree(stations).query(demand, k=1)
     assert np.array_equal(got, dist <= 500.0)
-    assert got[-len(stations):].all()
+    assert got[-len(stations) :].all()
 
 
 def test_no_stations_or_no_demand() -> None:
@@ -87,9 +86,11 @@ def test_bad_radius(radius: object) -> None:
 
 def test_geodataframe_adapter_in_metres_and_in_degrees() -> None:
     offsets = [(0, 0), (300, 400), (600, 0), (1000, 1000)]
-    demand = gpd.GeoDataFrame({"weight": [1, 2, 3, 4]}, crs=UTM51,
-                              geometry=gpd.points_from_xy([X0 + dx for dx, _ in offsets],
-                                                          [Y0 + dy for _, dy in offsets]))
+    demand = gpd.GeoDataFrame(
+        {"weight": [1, 2, 3, 4]},
+        crs=UTM51,
+        geometry=gpd.points_from_xy([X0 + dx for dx, _ in offsets], [Y0 + dy for _, dy in offsets]),
+    )
     stations = gpd.GeoDataFrame(geometry=gpd.points_from_xy([X0], [Y0]), crs=UTM51)
     out = coverage_frame(demand, stations, radius_m=500)
     assert out["covered"].tolist() == [True, True, False, False]
@@ -118,18 +119,30 @@ def ring_cells(k: int = 3) -> list[str]:
 
 def cells_frame(cells: list[str], weight: list[float] | None = None) -> pd.DataFrame:
     lat_lon = [h3.cell_to_latlng(c) for c in cells]
-    return pd.DataFrame({
-        "cell": [h3.str_to_int(c) for c in cells],
-        "lon": [p[1] for p in lat_lon], "lat": [p[0] for p in lat_lon],
-        "points": 1, "weight": weight if weight is not None else [1.0] * len(cells),
-        "rider_hours": pd.array([1] * len(cells), dtype="Int64"),
-    })
+    return pd.DataFrame(
+        {
+            "cell": [h3.str_to_int(c) for c in cells],
+            "lon": [p[1] for p in lat_lon],
+            "lat": [p[0] for p in lat_lon],
+            "points": 1,
+            "weight": weight if weight is not None else [1.0] * len(cells),
+            "rider_hours": pd.array([1] * len(cells), dtype="Int64"),
+        }
+    )
 
 
 def station_at(lon: float, lat: float, **fields: object) -> dict[str, object]:
-    return {"id": fields.pop("id", 1), "name": fields.pop("name", "站"), "kind": "station",
-            "status": "active", "amenities": ("water",), "opening_hours": "24/7",
-            "lon": lon, "lat": lat, **fields}
+    return {
+        "id": fields.pop("id", 1),
+        "name": fields.pop("name", "站"),
+        "kind": "station",
+        "status": "active",
+        "amenities": ("water",),
+        "opening_hours": "24/7",
+        "lon": lon,
+        "lat": lat,
+        **fields,
+    }
 
 
 def test_gap_clusters_follow_shared_edges() -> None:
@@ -150,8 +163,9 @@ def test_analyze_coverage_from_a_station_at_the_centre_cell() -> None:
     station = pd.DataFrame([station_at(frame["lon"][0], frame["lat"][0])])
     districts = ["A"] * 7 + ["B"] * (len(cells) - 7)
     # 350 m reaches the first ring (~300 m) but not the second (~520-600 m).
-    result = analyze_coverage(frame, station, radius_m=350, districts=districts,
-                                  selection=StationFilter())
+    result = analyze_coverage(
+        frame, station, radius_m=350, districts=districts, selection=StationFilter()
+    )
     assert result.cells["covered"].sum() == 7
     assert result.covered_share == pytest.approx(16 / (10 + 36))
     # Rings 2 and 3 are one contiguous gap, named after its district.
@@ -168,24 +182,28 @@ def test_analyze_coverage_from_a_station_at_the_centre_cell() -> None:
 def test_station_filters_kind_amenity_status_and_hours() -> None:
     frame = cells_frame(ring_cells(0))
     lon, lat = frame["lon"][0], frame["lat"][0]
-    stations = pd.DataFrame([
-        station_at(lon, lat, id=1, opening_hours="Mo-Fr 09:00-17:00"),
-        station_at(lon, lat, id=2, opening_hours="Mo-Su 18:00-23:00"),
-        station_at(lon, lat, id=3, opening_hours=None),
-        station_at(lon, lat, id=4, status="closed"),
-        station_at(lon, lat, id=5, kind="reading_nook"),
-        station_at(lon, lat, id=6, amenities=("toilet",)),
-        station_at(lon, lat, id=7, opening_hours="Mo-Fr 13:00-13:30"),
-    ])
-    lunch = StationFilter(kinds=("station",), amenities=("water",),
-                              window=parse_window("weekday-lunch"))
+    stations = pd.DataFrame(
+        [
+            station_at(lon, lat, id=1, opening_hours="Mo-Fr 09:00-17:00"),
+            station_at(lon, lat, id=2, opening_hours="Mo-Su 18:00-23:00"),
+            station_at(lon, lat, id=3, opening_hours=None),
+            station_at(lon, lat, id=4, status="closed"),
+            station_at(lon, lat, id=5, kind="reading_nook"),
+            station_at(lon, lat, id=6, amenities=("toilet",)),
+            station_at(lon, lat, id=7, opening_hours="Mo-Fr 13:00-13:30"),
+        ]
+    )
+    lunch = StationFilter(
+        kinds=("station",), amenities=("water",), window=parse_window("weekday-lunch")
+    )
     kept, dropped = select_stations(stations, lunch)
     assert kept["id"].tolist() == [1, 3]
     assert dropped["not active"] == 1 and dropped["other kind"] == 1
     assert dropped["missing amenity"] == 1
     assert dropped["closed during weekday-lunch"] == 2  # 2 (evenings) and 7 (20 % of lunch)
-    strict = StationFilter(amenities=("water",), window=parse_window("weekday-lunch"),
-                               unknown_hours_open=False)
+    strict = StationFilter(
+        amenities=("water",), window=parse_window("weekday-lunch"), unknown_hours_open=False
+    )
     assert select_stations(stations, strict)[0]["id"].tolist() == [1]
     night = StationFilter(window=parse_window("19:00-22:00"))
     assert select_stations(stations, night)[0]["id"].tolist() == [2, 3, 6]
@@ -217,9 +235,8 @@ def test_what_if_add_and_remove() -> None:
 def test_exports_escape_formulas_and_write_valid_geojson() -> None:
     frame = cells_frame(ring_cells(2))
     station = pd.DataFrame([station_at(frame["lon"][0], frame["lat"][0])])
-    hostile = "=HYPERLINK(\"http://x\")"
-    result = analyze_coverage(frame, station, radius_m=350,
-                                  districts=[hostile] * len(frame))
+    hostile = '=HYPERLINK("http://x")'
+    result = analyze_coverage(frame, station, radius_m=350, districts=[hostile] * len(frame))
     out = io.StringIO()
     rows = write_coverage_csv(result, out, layer="gaps")
     assert rows == 1
@@ -239,8 +256,9 @@ def test_exports_escape_formulas_and_write_valid_geojson() -> None:
 
 def test_no_activity_is_a_clear_error() -> None:
     with pytest.raises(InvalidInput, match="no rider activity"):
-        analyze_coverage(cells_frame([]).iloc[:0], pd.DataFrame([station_at(LON, LAT)]),
-                             districts=[])
+        analyze_coverage(
+            cells_frame([]).iloc[:0], pd.DataFrame([station_at(LON, LAT)]), districts=[]
+        )
 
 
 def test_read_polygon_converts_gcj02(tmp_path: Path) -> None:
@@ -249,8 +267,15 @@ def test_read_polygon_converts_gcj02(tmp_path: Path) -> None:
     square = [(121.40, 31.20), (121.50, 31.20), (121.50, 31.30), (121.40, 31.30)]
     gcj = [from_wgs84(x, y, crs="gcj02") for x, y in square]
     path = tmp_path / "area.geojson"
-    path.write_text(json.dumps({"type": "Feature", "properties": {}, "geometry": {
-        "type": "Polygon", "coordinates": [[list(p) for p in [*gcj, gcj[0]]]]}}))
+    path.write_text(
+        json.dumps(
+            {
+                "type": "Feature",
+                "properties": {},
+                "geometry": {"type": "Polygon", "coordinates": [[list(p) for p in [*gcj, gcj[0]]]]},
+            }
+        )
+    )
     area = read_polygon(path, crs="gcj02")
     assert area.bounds == pytest.approx((121.40, 31.20, 121.50, 31.30), abs=1e-7)
     path.write_text(json.dumps({"type": "Point", "coordinates": [1, 2]}))
@@ -267,10 +292,17 @@ def test_dask_point_coverage_equals_single_machine() -> None:
     points["weight"] = rng.integers(1, 5, len(points)).astype(float)
     stations = rng.uniform(0, 10_000, (40, 2))
     single = covered_within(points[["x", "y"]].to_numpy(), stations, radius_m=500)
-    with LocalCluster(n_workers=2, processes=False, dashboard_address=None) as cluster, \
-            Client(cluster) as client:
-        spread = point_coverage_dask(dd.from_pandas(points, npartitions=7), stations,
-                                         radius_m=500, scheduler=client, weight="weight")
+    with (
+        LocalCluster(n_workers=2, processes=False, dashboard_address=None) as cluster,
+        Client(cluster) as client,
+    ):
+        spread = point_coverage_dask(
+            dd.from_pandas(points, npartitions=7),
+            stations,
+            radius_m=500,
+            scheduler=client,
+            weight="weight",
+        )
     assert spread["covered_points"] == int(single.sum())
     assert spread["covered"] == pytest.approx(points["weight"][single].sum())
     assert spread["points"] == len(points)

@@ -48,9 +48,13 @@ def xy(net, dx: float, dy: float) -> np.ndarray:  # noqa: ANN001
 def test_l_shaped_street_by_hand(tmp_path: Path) -> None:
     net = load_graphml(l_street(tmp_path))
     assert net.graph.shape == (3, 3)
-    station = xy(net, 0, 0)                       # at A
-    demand = np.vstack([xy(net, 100, 100),        # at C: 200 m by road, 141 m straight
-                        xy(net, 100, 110)])       # 10 m off C: 210 m
+    station = xy(net, 0, 0)  # at A
+    demand = np.vstack(
+        [
+            xy(net, 100, 100),  # at C: 200 m by road, 141 m straight
+            xy(net, 100, 110),
+        ]
+    )  # 10 m off C: 210 m
     dist, idx = network_nearest(net, demand, station, cutoff_m=250)
     assert dist == pytest.approx([200.0, 210.0], abs=0.01)
     assert idx.tolist() == [0, 0]
@@ -71,8 +75,7 @@ def test_one_way_streets_only_when_asked(tmp_path: Path) -> None:
     assert network_nearest(both, at_c, at_a, cutoff_m=250)[0][0] == pytest.approx(200, abs=0.01)
     directed = load_graphml(path, directed=True)
     # A driver at A reaches a station at C along the one-way; one at C cannot reach A.
-    assert network_nearest(directed, at_a, at_c, cutoff_m=250)[0][0] == pytest.approx(
-        200, abs=0.01)
+    assert network_nearest(directed, at_a, at_c, cutoff_m=250)[0][0] == pytest.approx(200, abs=0.01)
     assert np.isinf(network_nearest(directed, at_c, at_a, cutoff_m=250)[0][0])
     # Coverage and siting measure the same way (the worker's trip to the station).
     for demand, station in ((at_a, at_c), (at_c, at_a)):
