@@ -50,8 +50,13 @@ def header_row(columns: Sequence[str], local_times: Collection[str] = ()) -> lis
     return [f"{c} ({TZ_NAME})" if c in local_times else c for c in columns]
 
 
-def write_csv(rows: Iterable[Mapping[str, Any]], columns: Sequence[str], out: IO[str], *,
-              local_times: Collection[str] = ()) -> int:
+def write_csv(
+    rows: Iterable[Mapping[str, Any]],
+    columns: Sequence[str],
+    out: IO[str],
+    *,
+    local_times: Collection[str] = (),
+) -> int:
     """Write ``rows`` as CSV (UTF-8 with BOM for Excel) and return the row count.
 
     ``local_times`` names the timestamp columns (see :func:`header_row`).
@@ -66,8 +71,13 @@ def write_csv(rows: Iterable[Mapping[str, Any]], columns: Sequence[str], out: IO
     return count
 
 
-def write_xlsx(rows: Iterable[Mapping[str, Any]], columns: Sequence[str], path: Path, *,
-               local_times: Collection[str] = ()) -> int:
+def write_xlsx(
+    rows: Iterable[Mapping[str, Any]],
+    columns: Sequence[str],
+    path: Path,
+    *,
+    local_times: Collection[str] = (),
+) -> int:
     """Write ``rows`` to an XLSX file with openpyxl's streaming writer.
 
     ``local_times`` names the timestamp columns (see :func:`header_row`).

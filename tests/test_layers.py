@@ -24,14 +24,40 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 FORBIDDEN_IN_PURE_GEO = (
-    "flask", "flask_babel", "flask_login", "flask_wtf", "flask_limiter", "werkzeug",
-    "folium", "branca", "matplotlib", "click", "rich",
-    "sqlalchemy", "geoalchemy2", "alembic", "psycopg",
-    "web", "geo.db", "geo.service", "scripts",
+    "flask",
+    "flask_babel",
+    "flask_login",
+    "flask_wtf",
+    "flask_limiter",
+    "werkzeug",
+    "folium",
+    "branca",
+    "matplotlib",
+    "click",
+    "rich",
+    "sqlalchemy",
+    "geoalchemy2",
+    "alembic",
+    "psycopg",
+    "web",
+    "geo.db",
+    "geo.service",
+    "scripts",
 )
 FORBIDDEN_IN_SERVICE_AND_DB = (
-    "flask", "flask_babel", "flask_login", "flask_wtf", "flask_limiter", "werkzeug",
-    "folium", "branca", "matplotlib", "click", "rich", "web", "scripts",
+    "flask",
+    "flask_babel",
+    "flask_login",
+    "flask_wtf",
+    "flask_limiter",
+    "werkzeug",
+    "folium",
+    "branca",
+    "matplotlib",
+    "click",
+    "rich",
+    "web",
+    "scripts",
 )
 
 
@@ -62,9 +88,14 @@ def imported_modules(path: Path) -> set[str]:
             names.add(base)
             # ``from geo import db`` imports the module geo.db.
             names.update(f"{base}.{alias.name}" for alias in node.names)
-        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-              and node.func.attr == "import_module" and node.args
-              and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "import_module"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
             names.add(node.args[0].value)
     return names
 
@@ -81,8 +112,9 @@ def files(*parts: str) -> list[Path]:
 
 def pure_geo_files() -> list[Path]:
     """Files of the pure rooms: every package of ``geo`` but ``geo.db`` and ``geo.service``."""
-    return [p for p in files("geo")
-            if p.relative_to(ROOT / "geo").parts[0] not in ("db", "service")]
+    return [
+        p for p in files("geo") if p.relative_to(ROOT / "geo").parts[0] not in ("db", "service")
+    ]
 
 
 @pytest.mark.parametrize("path", pure_geo_files(), ids=lambda p: str(p.relative_to(ROOT)))
@@ -91,8 +123,9 @@ def test_pure_geo_imports_no_framework(path: Path) -> None:
     assert not bad, f"{path.relative_to(ROOT)} imports {bad}; geo/ must stay pure"
 
 
-@pytest.mark.parametrize("path", files("geo", "db") + files("geo", "service"),
-                         ids=lambda p: str(p.relative_to(ROOT)))
+@pytest.mark.parametrize(
+    "path", files("geo", "db") + files("geo", "service"), ids=lambda p: str(p.relative_to(ROOT))
+)
 def test_service_and_db_know_no_framework(path: Path) -> None:
     bad = sorted(m for m in imported_modules(path) if violates(m, FORBIDDEN_IN_SERVICE_AND_DB))
     assert not bad, f"{path.relative_to(ROOT)} imports {bad}; web, CLI and workers call it alike"
@@ -114,7 +147,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
         stack.append(node)
         for nxt in sorted(graph.get(node, ())):
             if state.get(nxt) == 1:
-                return stack[stack.index(nxt):] + [nxt]
+                return stack[stack.index(nxt) :] + [nxt]
             if nxt not in state and (found := visit(nxt)):
                 return found
         stack.pop()
@@ -155,8 +188,10 @@ def test_the_cycle_check_finds_a_cycle() -> None:
 
 def test_checker_reads_every_form_of_import(tmp_path: Path) -> None:
     sample = ROOT / "geo" / "places" / "_scratch_sample.py"
-    sample.write_text("from geo import db\nfrom ..db import models\nimport importlib\n"
-                      "importlib.import_module('flask_login')\nimport web.db\n")
+    sample.write_text(
+        "from geo import db\nfrom ..db import models\nimport importlib\n"
+        "importlib.import_module('flask_login')\nimport web.db\n"
+    )
     try:
         found = imported_modules(sample)
     finally:
@@ -167,9 +202,15 @@ def test_checker_reads_every_form_of_import(tmp_path: Path) -> None:
 
 def run_lint_imports(folder: Path) -> subprocess.CompletedProcess[str]:
     """Run import-linter with the repository's contracts on the code in ``folder``."""
-    return subprocess.run([str(LINT_IMPORTS), "--no-cache"], cwd=folder, capture_output=True,
-                          text=True, timeout=300, check=False,
-                          env={"PYTHONPATH": str(folder), "PATH": "/usr/bin:/bin"})
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--no-cache"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={"PYTHONPATH": str(folder), "PATH": "/usr/bin:/bin"},
+    )
 
 
 def test_import_contracts_hold() -> None:
@@ -178,22 +219,28 @@ def test_import_contracts_hold() -> None:
     assert "0 broken" in done.stdout
 
 
-@pytest.mark.parametrize(("victim", "wrong_import", "contract"), [
-    ("geo/places/crs.py", "import web.db", "Pure geo rooms"),
-    ("geo/places/crs.py", "import sqlalchemy", "Pure geo rooms"),
-    ("geo/planning/network.py", "from geo.planning import coverage", "No cycles"),
-    ("web/embed.py", "from web import finder", "Blueprints are independent"),
-    ("geo/service/planning.py", "import flask", "Service and db know no framework"),
-    ("web/directory.py", "from sqlalchemy import text", "SQL only in geo.db"),
-])
-def test_a_wrong_import_breaks_a_contract(tmp_path: Path, victim: str, wrong_import: str,
-                                          contract: str) -> None:
+@pytest.mark.parametrize(
+    ("victim", "wrong_import", "contract"),
+    [
+        ("geo/places/crs.py", "import web.db", "Pure geo rooms"),
+        ("geo/places/crs.py", "import sqlalchemy", "Pure geo rooms"),
+        ("geo/planning/network.py", "from geo.planning import coverage", "No cycles"),
+        ("web/embed.py", "from web import finder", "Blueprints are independent"),
+        ("geo/service/planning.py", "import flask", "Service and db know no framework"),
+        ("web/directory.py", "from sqlalchemy import text", "SQL only in geo.db"),
+    ],
+)
+def test_a_wrong_import_breaks_a_contract(
+    tmp_path: Path, victim: str, wrong_import: str, contract: str
+) -> None:
     for name in ("geo", "web", "pyproject.toml"):
         source = ROOT / name
         if source.is_dir():
-            shutil.copytree(source, tmp_path / name,
-                            ignore=shutil.ignore_patterns("__pycache__", "static", "templates",
-                                                          "translations"))
+            shutil.copytree(
+                source,
+                tmp_path / name,
+                ignore=shutil.ignore_patterns("__pycache__", "static", "templates", "translations"),
+            )
         else:
             shutil.copy(source, tmp_path / name)
     target = tmp_path / victim

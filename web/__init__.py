@@ -57,8 +57,17 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
 # Secret keys copied from examples and old compose files: anyone can forge a session with them.
 KNOWN_DEFAULT_SECRETS = frozenset(
-    {"change-me-in-production", "change-me", "changeme", "secret", "dev", "development",
-     "please-change-me", "your-secret-key", "yitu"}
+    {
+        "change-me-in-production",
+        "change-me",
+        "changeme",
+        "secret",
+        "dev",
+        "development",
+        "please-change-me",
+        "your-secret-key",
+        "yitu",
+    }
 )
 
 
@@ -71,11 +80,13 @@ def check_secret_key(app: Flask) -> None:
         raise RuntimeError(
             "YITU_SECRET_KEY is a known default value, so anyone could forge a login session; "
             "set it to a random value, e.g. python -c 'import secrets; "
-            "print(secrets.token_urlsafe(48))'")
+            "print(secrets.token_urlsafe(48))'"
+        )
     if not key and app.config.get("REQUIRE_SECRET_KEY"):
         raise RuntimeError(
             "YITU_SECRET_KEY is not set (YITU_REQUIRE_SECRET_KEY is on): set it from the env "
-            "file or a secret, e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))'")
+            "file or a secret, e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+        )
 
 
 def instance_secret(instance: Path) -> str:

@@ -75,9 +75,15 @@ def _warnings(report: Report) -> list[str]:
 
 def _form_page(template_vars: dict[str, Any], status: int = 200) -> ResponseReturnValue:
     return render_template(
-        "admin/place_form.html", kinds=KINDS, statuses=STATUSES, crses=SOURCE_CRSES,
-        host_types=HOST_TYPES, build_modes=BUILD_MODES, amenity_terms=AMENITY_TERMS,
-        **template_vars), status
+        "admin/place_form.html",
+        kinds=KINDS,
+        statuses=STATUSES,
+        crses=SOURCE_CRSES,
+        host_types=HOST_TYPES,
+        build_modes=BUILD_MODES,
+        amenity_terms=AMENITY_TERMS,
+        **template_vars,
+    ), status
 
 
 @bp.get("/")
@@ -87,11 +93,23 @@ def index() -> ResponseReturnValue:
     kind = _choice("kind", KINDS)
     status = _choice("status", STATUSES)
     page = _page()
-    rows, total = list_places(session(), PlaceFilter(kind=kind, status=status), limit=PER_PAGE,
-                              offset=(page - 1) * PER_PAGE)
-    return render_template("admin/index.html", places=rows, total=total, page=page,
-                           per_page=PER_PAGE, kind=kind, status=status, kinds=KINDS,
-                           statuses=STATUSES)
+    rows, total = list_places(
+        session(),
+        PlaceFilter(kind=kind, status=status),
+        limit=PER_PAGE,
+        offset=(page - 1) * PER_PAGE,
+    )
+    return render_template(
+        "admin/index.html",
+        places=rows,
+        total=total,
+        page=page,
+        per_page=PER_PAGE,
+        kind=kind,
+        status=status,
+        kinds=KINDS,
+        statuses=STATUSES,
+    )
 
 
 @bp.route("/places/new", methods=["GET", "POST"])
@@ -99,18 +117,25 @@ def index() -> ResponseReturnValue:
 def new_place() -> ResponseReturnValue:
     """Create a place from a form (coordinates in the chosen system, converted to WGS-84)."""
     if request.method == "GET":
-        return _form_page({"values": {"crs": "gcj02", "kind": "station", "status": "active",
-                                      "amenities": []}, "errors": {}, "place_id": None})
+        return _form_page(
+            {
+                "values": {"crs": "gcj02", "kind": "station", "status": "active", "amenities": []},
+                "errors": {},
+                "place_id": None,
+            }
+        )
     values = _form_values()
     crs = request.form.get("crs", "gcj02")
     if crs not in SOURCE_CRSES:
         raise InvalidInput(f"crs must be one of {', '.join(SOURCE_CRSES)}", field="crs")
     kind = str(values.get("kind") or "")
-    record, report = validate_form(values, crs=crs,
-                                           default_kind=kind if kind in KINDS else "station")
+    record, report = validate_form(
+        values, crs=crs, default_kind=kind if kind in KINDS else "station"
+    )
     if record is None:
-        return _form_page({"values": {**values, "crs": crs}, "errors": _errors(report),
-                           "place_id": None}, 400)
+        return _form_page(
+            {"values": {**values, "crs": crs}, "errors": _errors(report), "place_id": None}, 400
+        )
     place_id = history.create_place(session(), record, editor(), note=request.form.get("note"))
     session().commit()
     for message in _warnings(report):
@@ -124,9 +149,13 @@ def new_place() -> ResponseReturnValue:
 def place(place_id: int) -> ResponseReturnValue:
     """Show one place with its six-haves checklist, status actions and history."""
     db = session()
-    return render_template("admin/place.html", place=history.snapshot(db, place_id),
-                           checklist=history.checklist(db, place_id),
-                           changes=history.history(db, place_id), six_have_keys=SIX_HAVE_KEYS)
+    return render_template(
+        "admin/place.html",
+        place=history.snapshot(db, place_id),
+        checklist=history.checklist(db, place_id),
+        changes=history.history(db, place_id),
+        six_have_keys=SIX_HAVE_KEYS,
+    )
 
 
 @bp.route("/places/<int:place_id>/edit", methods=["GET", "POST"])
@@ -136,12 +165,21 @@ def edit_place(place_id: int) -> ResponseReturnValue:
     db = session()
     current = history.snapshot(db, place_id)
     if current["source"] != ADMIN_SOURCE and request.method == "GET":
-        flash(_("This place came from a ledger; a later import of that ledger may overwrite "
-                "your edits."), "warning")
+        flash(
+            _(
+                "This place came from a ledger; a later import of that ledger may overwrite "
+                "your edits."
+            ),
+            "warning",
+        )
     if request.method == "GET":
         values = {k: current.get(k) for k in FORM_FIELDS}
-        values.update(crs="wgs84", lon=repr(current["lon"]), lat=repr(current["lat"]),
-                      amenities=list(current.get("amenities") or []))
+        values.update(
+            crs="wgs84",
+            lon=repr(current["lon"]),
+            lat=repr(current["lat"]),
+            amenities=list(current.get("amenities") or []),
+        )
         return _form_page({"values": values, "errors": {}, "place_id": place_id})
     values = _form_values()
     # Status changes go through suspend/close/reopen, which say so in the history.
@@ -149,15 +187,19 @@ def edit_place(place_id: int) -> ResponseReturnValue:
     crs = request.form.get("crs", "wgs84")
     if crs not in SOURCE_CRSES:
         raise InvalidInput(f"crs must be one of {', '.join(SOURCE_CRSES)}", field="crs")
-    record, report = validate_form(values, crs=crs, external_id=current["external_id"],
-                                           default_kind=current["kind"])
+    record, report = validate_form(
+        values, crs=crs, external_id=current["external_id"], default_kind=current["kind"]
+    )
     if record is None:
-        return _form_page({"values": {**values, "crs": crs}, "errors": _errors(report),
-                           "place_id": place_id}, 400)
+        return _form_page(
+            {"values": {**values, "crs": crs}, "errors": _errors(report), "place_id": place_id}, 400
+        )
     changed = history.edit_place(db, place_id, record, editor(), note=request.form.get("note"))
     db.commit()
-    flash(_("Saved: %(fields)s.", fields=", ".join(changed)) if changed
-          else _("Nothing changed."), "info")
+    flash(
+        _("Saved: %(fields)s.", fields=", ".join(changed)) if changed else _("Nothing changed."),
+        "info",
+    )
     return redirect(url_for("admin.place", place_id=place_id))
 
 
@@ -188,10 +230,10 @@ def checklist(place_id: int) -> ResponseReturnValue:
     """Save the six-haves checklist and its notes."""
     items: dict[str, tuple[bool, str]] = {}
     for key in SIX_HAVE_KEYS:
-        items[key] = (request.form.get(f"ok_{key}") == "1",
-                      request.form.get(f"note_{key}", ""))
-    changed = history.save_checklist(session(), place_id, items, editor(),
-                                     note=request.form.get("note"))
+        items[key] = (request.form.get(f"ok_{key}") == "1", request.form.get(f"note_{key}", ""))
+    changed = history.save_checklist(
+        session(), place_id, items, editor(), note=request.form.get("note")
+    )
     session().commit()
     flash(_("Checklist saved.") if changed else _("Nothing changed."), "info")
     return redirect(url_for("admin.place", place_id=place_id))
@@ -201,8 +243,9 @@ def checklist(place_id: int) -> ResponseReturnValue:
 @admin_required
 def users() -> ResponseReturnValue:
     """List accounts (created with ``yitu users create``)."""
-    return render_template("admin/users.html",
-                           users=accounts.list_accounts(private_db.private_session()))
+    return render_template(
+        "admin/users.html", users=accounts.list_accounts(private_db.private_session())
+    )
 
 
 @bp.post("/users/<int:user_id>/active")

@@ -67,8 +67,9 @@ MAX_VIEW_PX = 8192
 MAX_AGE_S = 60
 
 
-def geojson_response(body: dict[str, Any], *, max_age_s: int = MAX_AGE_S,
-                     mimetype: str = "application/geo+json") -> Response:
+def geojson_response(
+    body: dict[str, Any], *, max_age_s: int = MAX_AGE_S, mimetype: str = "application/geo+json"
+) -> Response:
     """Serialise ``body`` with a strong ETag and answer 304 when the client has it."""
     response = current_app.response_class(
         json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False),
@@ -85,8 +86,9 @@ def place_url(place_id: int) -> str:
     # 500 of them.
     prefix = g.get("place_url_prefix")
     if prefix is None:
-        prefix = g.place_url_prefix = url_for("finder.place", place_id=1,
-                                              _external=True).removesuffix("1")
+        prefix = g.place_url_prefix = url_for(
+            "finder.place", place_id=1, _external=True
+        ).removesuffix("1")
     return f"{prefix}{place_id}"
 
 
@@ -104,15 +106,24 @@ def filters(*, with_q: bool = True) -> tuple[queries.PlaceQuery, datetime | None
     return where, open_at
 
 
-def with_open_filter(where: queries.PlaceQuery, open_at: datetime | None, *,
-                     bbox: tuple[float, float, float, float] | None) -> queries.PlaceQuery:
+def with_open_filter(
+    where: queries.PlaceQuery,
+    open_at: datetime | None,
+    *,
+    bbox: tuple[float, float, float, float] | None,
+) -> queries.PlaceQuery:
     """Add the opening-hours values open at ``open_at`` to ``where`` (one extra small query)."""
     if open_at is None:
         return where
     values = queries.distinct_opening_hours(session(), bbox=bbox, where=where)
-    return queries.PlaceQuery(kinds=where.kinds, amenities=where.amenities,
-                              statuses=where.statuses, q=where.q, city=where.city,
-                              open_hours=open_values(values, open_at))
+    return queries.PlaceQuery(
+        kinds=where.kinds,
+        amenities=where.amenities,
+        statuses=where.statuses,
+        q=where.q,
+        city=where.city,
+        open_hours=open_values(values, open_at),
+    )
 
 
 def page_links(next_cursor: str | None) -> list[dict[str, str]]:
@@ -121,8 +132,9 @@ def page_links(next_cursor: str | None) -> list[dict[str, str]]:
     links = [{"rel": "self", "type": "application/geo+json", "href": request.url}]
     if next_cursor is not None:
         query = urlencode([*args, ("cursor", next_cursor)])
-        links.append({"rel": "next", "type": "application/geo+json",
-                      "href": f"{request.base_url}?{query}"})
+        links.append(
+            {"rel": "next", "type": "application/geo+json", "href": f"{request.base_url}?{query}"}
+        )
     return links
 
 
@@ -160,8 +172,9 @@ def nearest() -> ResponseReturnValue:
         def keep(row: dict[str, Any]) -> bool:
             return hours_now(row.get("opening_hours"), at_instant).is_open is True
 
-    rows = queries.nearest_places(session(), lon, lat, k=k, radius_m=radius_m, where=where,
-                                  keep=keep)
+    rows = queries.nearest_places(
+        session(), lon, lat, k=k, radius_m=radius_m, where=where, keep=keep
+    )
     at = open_at or now()
     features = [feature(r, at=at, place_url=place_url) for r in rows]
     return geojson_response(feature_collection(features))
@@ -194,9 +207,13 @@ CACHED_MAX_ZOOM = 8
 CLUSTER_CACHE_S = 60
 
 
-def cluster_body(bbox: tuple[float, float, float, float], zoom: int,
-                 where: queries.PlaceQuery, open_at: datetime | None,
-                 at: datetime) -> dict[str, Any]:
+def cluster_body(
+    bbox: tuple[float, float, float, float],
+    zoom: int,
+    where: queries.PlaceQuery,
+    open_at: datetime | None,
+    at: datetime,
+) -> dict[str, Any]:
     """Run the clusters query and build the FeatureCollection."""
     where = with_open_filter(where, open_at, bbox=bbox)
     rows = queries.cluster_places(session(), bbox=bbox, zoom=zoom, where=where)
@@ -209,9 +226,13 @@ def cluster_cache() -> Any:
     if cached is None:
 
         @functools.lru_cache(maxsize=256)
-        def cached(bbox: tuple[float, float, float, float], zoom: int,
-                   where: queries.PlaceQuery, open_at: datetime | None,
-                   minute: int) -> dict[str, Any]:
+        def cached(
+            bbox: tuple[float, float, float, float],
+            zoom: int,
+            where: queries.PlaceQuery,
+            open_at: datetime | None,
+            minute: int,
+        ) -> dict[str, Any]:
             # ``minute`` only makes entries expire; hours are evaluated now.
             return cluster_body(bbox, zoom, where, open_at, open_at or now())
 
@@ -219,8 +240,9 @@ def cluster_cache() -> Any:
     return cached
 
 
-def snap_bbox(bbox: tuple[float, float, float, float],
-              zoom: int) -> tuple[float, float, float, float]:
+def snap_bbox(
+    bbox: tuple[float, float, float, float], zoom: int
+) -> tuple[float, float, float, float]:
     """Grow ``bbox`` outward to the edges of the zoom's tiles (a degree grid)."""
     step = 360.0 / 2**zoom
     west = max(-180.0, math.floor(bbox[0] / step) * step)
@@ -269,8 +291,7 @@ def changes() -> ResponseReturnValue:
     next_cursor = None
     if len(rows) == limit:
         last = rows[-1]
-        next_cursor = encode_cursor([last["updated_at"].isoformat(), last["id"],
-                                     until.isoformat()])
+        next_cursor = encode_cursor([last["updated_at"].isoformat(), last["id"], until.isoformat()])
     body = feature_collection(features, links=page_links(next_cursor), until=until.isoformat())
     return geojson_response(body, max_age_s=0)
 
@@ -323,7 +344,7 @@ def docs() -> ResponseReturnValue:
                 parameters[ref["$ref"].rsplit("/", 1)[-1]] if "$ref" in ref else ref
                 for ref in op.get("parameters", [])
             ]
-            operations.append({"path": path, "method": method.upper(), "op": op,
-                               "params": params})
-    return render_template("api/docs.html", document=document, operations=operations,
-                           title=_("API"))
+            operations.append({"path": path, "method": method.upper(), "op": op, "params": params})
+    return render_template(
+        "api/docs.html", document=document, operations=operations, title=_("API")
+    )

@@ -62,21 +62,36 @@ def index() -> ResponseReturnValue:
         try:
             household = uuid.UUID(raw_household)
         except ValueError:
-            raise InvalidInput("household must be a household id (UUID)",
-                               field="household") from None
+            raise InvalidInput(
+                "household must be a household id (UUID)", field="household"
+            ) from None
     before_id = int_param(request.args, "before", default=None, lo=1, hi=2**63 - 1)
     since, until = _day("since"), _day("until")
     rows = audit.browse(
-        private_db.private_session(), actor=actor, action=action, household_id=household,
+        private_db.private_session(),
+        actor=actor,
+        action=action,
+        household_id=household,
         since=_local_midnight(since) if since else None,
         until=_local_midnight(until + timedelta(days=1)) if until else None,
-        before_id=before_id, limit=PER_PAGE)
-    filters: dict[str, Any] = {"actor": actor or "", "action": action or "",
-                               "household": raw_household, "since": request.args.get("since", ""),
-                               "until": request.args.get("until", "")}
-    return render_template("audit/index.html", rows=rows, filters=filters,
-                           actions=audit.ACTIONS, per_page=PER_PAGE,
-                           next_before=rows[-1].id if len(rows) == PER_PAGE else None)
+        before_id=before_id,
+        limit=PER_PAGE,
+    )
+    filters: dict[str, Any] = {
+        "actor": actor or "",
+        "action": action or "",
+        "household": raw_household,
+        "since": request.args.get("since", ""),
+        "until": request.args.get("until", ""),
+    }
+    return render_template(
+        "audit/index.html",
+        rows=rows,
+        filters=filters,
+        actions=audit.ACTIONS,
+        per_page=PER_PAGE,
+        next_before=rows[-1].id if len(rows) == PER_PAGE else None,
+    )
 
 
 @bp.record_once

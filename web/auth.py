@@ -96,15 +96,17 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
-def check_password_strength(password: str, *, min_length: int = 12,
-                            username: str | None = None) -> str:
+def check_password_strength(
+    password: str, *, min_length: int = 12, username: str | None = None
+) -> str:
     """Return ``password`` if acceptable, else raise :class:`InvalidInput`.
 
     Length is what matters (NIST SP 800-63B); no composition rules.
     """
     if len(password) < min_length:
-        raise InvalidInput(f"the password must have at least {min_length} characters",
-                           field="password")
+        raise InvalidInput(
+            f"the password must have at least {min_length} characters", field="password"
+        )
     if len(password) > 256:
         raise InvalidInput("the password must have at most 256 characters", field="password")
     if username and username.lower() in password.lower():
@@ -152,8 +154,12 @@ class CurrentUser(UserMixin):
 def actor() -> Actor:
     """Return the audit actor of this request (the logged-in user and address)."""
     if current_user.is_authenticated:
-        return Actor(name=current_user.username, role=current_user.role,
-                     id=current_user.account.id, remote_addr=request.remote_addr)
+        return Actor(
+            name=current_user.username,
+            role=current_user.role,
+            id=current_user.account.id,
+            remote_addr=request.remote_addr,
+        )
     return Actor(name="anonymous", remote_addr=request.remote_addr)
 
 
@@ -234,8 +240,13 @@ def safe_next(target: str | None) -> str | None:
     if not target:
         return None
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") \
-            or "\\" in target:
+    if (
+        parts.scheme
+        or parts.netloc
+        or not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+    ):
         return None
     return target
 
@@ -246,7 +257,6 @@ def home_url(role: str) -> str:
     if endpoint not in current_app.view_functions:
         endpoint = "auth.account"
     return url_for(endpoint)
-
 
 
 def _secret() -> bytes:
@@ -270,16 +280,25 @@ def login() -> ResponseReturnValue:
                 accounts.set_password_hash(db, account.id, hash_password(form.password.data or ""))
             lifetime = current_app.permanent_session_lifetime
             token = accounts.open_session(db, account.id, lifetime=lifetime)
-            audit(db, Actor(account.username, account.role, account.id, request.remote_addr),
-                  "login")
+            audit(
+                db, Actor(account.username, account.role, account.id, request.remote_addr), "login"
+            )
             db.commit()
             session.clear()  # nothing from before the login survives it
             session.permanent = True
             login_user(CurrentUser(account, token))
             return redirect(safe_next(request.args.get("next")) or home_url(account.role))
         typed = form.username.data or ""
-        audit(db, Actor(accounts.failed_login_name(db, typed, secret=_secret()), None, None,
-                        request.remote_addr), "login_failed")
+        audit(
+            db,
+            Actor(
+                accounts.failed_login_name(db, typed, secret=_secret()),
+                None,
+                None,
+                request.remote_addr,
+            ),
+            "login_failed",
+        )
         db.commit()
         flash(_("Wrong username or password."), "error")
         return render_template("auth/login.html", form=form), 401
@@ -313,9 +332,11 @@ def account() -> ResponseReturnValue:
             flash(_("The current password is wrong."), "error")
             return render_template("auth/account.html", form=form), 400
         try:
-            new = check_password_strength(form.new.data or "",
-                                          min_length=current_app.config["PASSWORD_MIN_LENGTH"],
-                                          username=current_user.username)
+            new = check_password_strength(
+                form.new.data or "",
+                min_length=current_app.config["PASSWORD_MIN_LENGTH"],
+                username=current_user.username,
+            )
         except InvalidInput as exc:
             flash(str(exc), "error")
             return render_template("auth/account.html", form=form), 400
@@ -404,8 +425,11 @@ def init_app(app: Flask) -> None:
     app.extensions["yitu.login_limiter"] = limiter
     view: Any = app.view_functions["auth.login"]
     view = limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])(view)
-    view = limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT_PER_ACCOUNT"],
-                         key_func=_account_key, methods=["POST"])(view)
+    view = limiter.limit(
+        lambda: current_app.config["LOGIN_RATE_LIMIT_PER_ACCOUNT"],
+        key_func=_account_key,
+        methods=["POST"],
+    )(view)
     app.view_functions["auth.login"] = closed_without_limiter(limiter, view)
 
     app.add_template_filter(pretty_json, "pretty_json")
@@ -413,8 +437,11 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def account_context() -> dict[str, Any]:
-        return {"current_user": current_user, "role_labels": accounts.ROLE_LABELS,
-                "has_endpoint": lambda name: name in current_app.view_functions}
+        return {
+            "current_user": current_user,
+            "role_labels": accounts.ROLE_LABELS,
+            "has_endpoint": lambda name: name in current_app.view_functions,
+        }
 
 
 @bp.record_once

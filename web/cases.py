@@ -124,13 +124,28 @@ def index() -> ResponseReturnValue:
     page = int_param(request.args, "page", default=1, lo=1, hi=100_000) or 1
     db = private_db.private_session()
     rows, total = register.list_households(
-        db, private_db.cipher(), actor(), districts=_districts(), category=category,
-        status=status, limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
+        db,
+        private_db.cipher(),
+        actor(),
+        districts=_districts(),
+        category=category,
+        status=status,
+        limit=PER_PAGE,
+        offset=(page - 1) * PER_PAGE,
+    )
     db.commit()  # the audit rows
-    return render_template("cases/index.html", rows=rows, total=total, page=page,
-                           per_page=PER_PAGE, category=category, status=status,
-                           categories=CATEGORIES, statuses=HOUSEHOLD_STATUSES,
-                           any_synthetic=any(r.is_synthetic for r in rows))
+    return render_template(
+        "cases/index.html",
+        rows=rows,
+        total=total,
+        page=page,
+        per_page=PER_PAGE,
+        category=category,
+        status=status,
+        categories=CATEGORIES,
+        statuses=HOUSEHOLD_STATUSES,
+        any_synthetic=any(r.is_synthetic for r in rows),
+    )
 
 
 @bp.route("/cases/search", methods=["GET", "POST"])
@@ -141,16 +156,23 @@ def search() -> ResponseReturnValue:
     Terms come only in a POST body: in a URL they would reach browser
     history, Referer headers and proxy logs.
     """
-    terms = {k: (request.form.get(k) or "").strip()[:64]
-             for k in ("name", "id_number", "phone", "household_no")}
+    terms = {
+        k: (request.form.get(k) or "").strip()[:64]
+        for k in ("name", "id_number", "phone", "household_no")
+    }
     rows = None
     if any(terms.values()):
         db = private_db.private_session()
-        rows = register.search_households(db, private_db.cipher(), actor(),
-                                          districts=_districts(), **terms)
+        rows = register.search_households(
+            db, private_db.cipher(), actor(), districts=_districts(), **terms
+        )
         db.commit()
-    return render_template("cases/search.html", rows=rows, terms=terms,
-                           any_synthetic=any(r.is_synthetic for r in rows or ()))
+    return render_template(
+        "cases/search.html",
+        rows=rows,
+        terms=terms,
+        any_synthetic=any(r.is_synthetic for r in rows or ()),
+    )
 
 
 @bp.get("/cases/households/<household_id>")
@@ -158,12 +180,17 @@ def search() -> ResponseReturnValue:
 def household(household_id: str) -> ResponseReturnValue:
     """Show one household: contact details, location, visits and support."""
     db = private_db.private_session()
-    detail = register.get_household(db, private_db.cipher(), household_id, actor(),
-                                    districts=_districts())
+    detail = register.get_household(
+        db, private_db.cipher(), household_id, actor(), districts=_districts()
+    )
     db.commit()
-    return render_template("cases/household.html", h=detail, today=_today().isoformat(),
-                           support_kinds=[t.code for t in SUPPORT_TERMS],
-                           any_synthetic=detail.summary.is_synthetic)
+    return render_template(
+        "cases/household.html",
+        h=detail,
+        today=_today().isoformat(),
+        support_kinds=[t.code for t in SUPPORT_TERMS],
+        any_synthetic=detail.summary.is_synthetic,
+    )
 
 
 @bp.post("/cases/households/<household_id>/visits")
@@ -171,9 +198,16 @@ def household(household_id: str) -> ResponseReturnValue:
 def add_visit(household_id: str) -> ResponseReturnValue:
     """Record a visit to a household."""
     db = private_db.private_session()
-    register.add_visit(db, private_db.cipher(), household_id, actor(), districts=_districts(),
-                       visited_on=_date("visited_on"), notes=request.form.get("notes"),
-                       today=_today())
+    register.add_visit(
+        db,
+        private_db.cipher(),
+        household_id,
+        actor(),
+        districts=_districts(),
+        visited_on=_date("visited_on"),
+        notes=request.form.get("notes"),
+        today=_today(),
+    )
     db.commit()
     flash(_("Visit recorded."), "info")
     return redirect(url_for("cases.household", household_id=household_id))
@@ -184,10 +218,18 @@ def add_visit(household_id: str) -> ResponseReturnValue:
 def add_support(household_id: str) -> ResponseReturnValue:
     """Record support given to a household (kind and amount in yuan)."""
     db = private_db.private_session()
-    register.add_support(db, private_db.cipher(), household_id, actor(), districts=_districts(),
-                         given_on=_date("given_on"), kind=request.form.get("kind", ""),
-                         amount_yuan=parse_amount(request.form.get("amount_yuan", "")),
-                         notes=request.form.get("notes"), today=_today())
+    register.add_support(
+        db,
+        private_db.cipher(),
+        household_id,
+        actor(),
+        districts=_districts(),
+        given_on=_date("given_on"),
+        kind=request.form.get("kind", ""),
+        amount_yuan=parse_amount(request.form.get("amount_yuan", "")),
+        notes=request.form.get("notes"),
+        today=_today(),
+    )
     db.commit()
     flash(_("Support recorded."), "info")
     return redirect(url_for("cases.household", household_id=household_id))
@@ -200,21 +242,35 @@ def _household_map(points: list[register.HouseholdPoint] | None) -> folium.Map:
         return m
     lons = [p.lon for p in points]
     lats = [p.lat for p in points]
-    m = base_map(tiles=tiles, map_id=MAP_ID, asset_url=_asset_url,
-                 bounds=(min(lons), min(lats), max(lons), max(lats)) if len(points) > 1 else None,
-                 center=(lons[0], lats[0]), zoom=15)
+    m = base_map(
+        tiles=tiles,
+        map_id=MAP_ID,
+        asset_url=_asset_url,
+        bounds=(min(lons), min(lats), max(lons), max(lats)) if len(points) > 1 else None,
+        center=(lons[0], lats[0]),
+        zoom=15,
+    )
     display_lon, display_lat = tiles.to_display(lons, lats)
     for point, lon, lat in zip(points, display_lon, display_lat, strict=True):
         link = url_for("cases.household", household_id=str(point.id))
-        html = Markup('<a href="{}">{}</a>').format(safe_text(link),
-                                                      safe_text(point.household_no))
+        html = Markup('<a href="{}">{}</a>').format(safe_text(link), safe_text(point.household_no))
         # Only the household number travels to the browser as text; names
         # stay on the household's own page.
-        draw(m, "circleMarker", (float(lat), float(lon)), popup=html,
-             tooltip=safe_text(point.household_no),
-             options={"radius": 7, "color": "#ffffff", "weight": 2, "fill": True,
-                      "fillColor": "#7048e8" if point.is_synthetic else "#c92a2a",
-                      "fillOpacity": 0.9})
+        draw(
+            m,
+            "circleMarker",
+            (float(lat), float(lon)),
+            popup=html,
+            tooltip=safe_text(point.household_no),
+            options={
+                "radius": 7,
+                "color": "#ffffff",
+                "weight": 2,
+                "fill": True,
+                "fillColor": "#7048e8" if point.is_synthetic else "#c92a2a",
+                "fillOpacity": 0.9,
+            },
+        )
     return m
 
 
@@ -223,8 +279,9 @@ def _household_map(points: list[register.HouseholdPoint] | None) -> folium.Map:
 def map_page() -> ResponseReturnValue:
     """The map of the caseworker's districts (points load with the map script)."""
     parts = render_parts(_household_map(None), registry_key=MAP_ID)
-    return render_template("cases/map.html", parts=parts,
-                           script_url=url_for("cases.map_js"), districts=_districts())
+    return render_template(
+        "cases/map.html", parts=parts, script_url=url_for("cases.map_js"), districts=_districts()
+    )
 
 
 @bp.get("/cases/map.js")
@@ -252,8 +309,12 @@ def export(fmt: str) -> ResponseReturnValue:
         buffer = io.StringIO()
         write_csv(rows, register.EXPORT_COLUMNS, buffer)
         data = io.BytesIO(buffer.getvalue().encode("utf-8"))
-        return send_file(data, mimetype="text/csv; charset=utf-8", as_attachment=True,
-                         download_name=f"households-{stamp}.csv")
+        return send_file(
+            data,
+            mimetype="text/csv; charset=utf-8",
+            as_attachment=True,
+            download_name=f"households-{stamp}.csv",
+        )
     return _xlsx_response(rows, stamp)
 
 
@@ -263,8 +324,12 @@ def _xlsx_response(rows: Iterator[dict[str, Any]], stamp: str) -> Response:
         path = Path(folder) / "export.xlsx"
         write_xlsx(rows, register.EXPORT_COLUMNS, path)
         data = io.BytesIO(path.read_bytes())
-    return send_file(data, as_attachment=True, download_name=f"households-{stamp}.xlsx",
-                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return send_file(
+        data,
+        as_attachment=True,
+        download_name=f"households-{stamp}.xlsx",
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -273,9 +338,12 @@ def _xlsx_response(rows: Iterator[dict[str, Any]], stamp: str) -> Response:
 
 def _aggregate() -> privacy.CellAggregate:
     db = private_db.private_session()
-    result = register.aggregate(db, actor(),
-                                resolution=int(current_app.config["HOUSEHOLD_H3_RESOLUTION"]),
-                                k=int(current_app.config["HOUSEHOLD_K"]))
+    result = register.aggregate(
+        db,
+        actor(),
+        resolution=int(current_app.config["HOUSEHOLD_H3_RESOLUTION"]),
+        k=int(current_app.config["HOUSEHOLD_K"]),
+    )
     db.commit()
     return result
 
@@ -284,21 +352,35 @@ def _cells_map(result: privacy.CellAggregate | None) -> folium.Map:
     tiles = TileSource.from_config(current_app.config)
     features = privacy.aggregate_geojson(result)["features"] if result else []
     if not features:
-        return base_map(tiles=tiles, map_id=CELLS_MAP_ID, asset_url=_asset_url, zoom=4,
-                        center=(104.0, 35.0))
+        return base_map(
+            tiles=tiles, map_id=CELLS_MAP_ID, asset_url=_asset_url, zoom=4, center=(104.0, 35.0)
+        )
     ring_lons = [x for f in features for x, _ in f["geometry"]["coordinates"][0]]
     ring_lats = [y for f in features for _, y in f["geometry"]["coordinates"][0]]
-    m = base_map(tiles=tiles, map_id=CELLS_MAP_ID, asset_url=_asset_url,
-                 bounds=(min(ring_lons), min(ring_lats), max(ring_lons), max(ring_lats)))
+    m = base_map(
+        tiles=tiles,
+        map_id=CELLS_MAP_ID,
+        asset_url=_asset_url,
+        bounds=(min(ring_lons), min(ring_lats), max(ring_lons), max(ring_lats)),
+    )
     top = max(f["properties"]["count"] for f in features)
     for feature in features:
         ring = feature["geometry"]["coordinates"][0]
         lons, lats = tiles.to_display([x for x, _ in ring], [y for _, y in ring])
         count = int(feature["properties"]["count"])
-        draw(m, "polygon", [(float(y), float(x)) for x, y in zip(lons, lats, strict=True)],
-             options={"color": "#862e9c", "weight": 1, "fill": True, "fillColor": "#862e9c",
-                      "fillOpacity": 0.15 + 0.6 * count / top},
-             tooltip=safe_text(_("%(n)d households", n=count)))
+        draw(
+            m,
+            "polygon",
+            [(float(y), float(x)) for x, y in zip(lons, lats, strict=True)],
+            options={
+                "color": "#862e9c",
+                "weight": 1,
+                "fill": True,
+                "fillColor": "#862e9c",
+                "fillOpacity": 0.15 + 0.6 * count / top,
+            },
+            tooltip=safe_text(_("%(n)d households", n=count)),
+        )
     return m
 
 
@@ -307,9 +389,13 @@ def _cells_map(result: privacy.CellAggregate | None) -> folium.Map:
 def cells_page() -> ResponseReturnValue:
     """Households as k-anonymous H3 cells (planners, admins)."""
     parts = render_parts(_cells_map(None), registry_key=CELLS_MAP_ID)
-    return render_template("cases/cells.html", parts=parts, script_url=url_for("cases.cells_js"),
-                           k=current_app.config["HOUSEHOLD_K"],
-                           resolution=current_app.config["HOUSEHOLD_H3_RESOLUTION"])
+    return render_template(
+        "cases/cells.html",
+        parts=parts,
+        script_url=url_for("cases.cells_js"),
+        k=current_app.config["HOUSEHOLD_K"],
+        resolution=current_app.config["HOUSEHOLD_H3_RESOLUTION"],
+    )
 
 
 @bp.get("/households/cells.js")

@@ -20,9 +20,13 @@ EXTENSION = "yitu.db"
 class Database:
     """The engines and session factories of one app: for requests, and for batch work."""
 
-    def __init__(self, factory: sessionmaker[Session], engine: Engine | None = None,
-                 batch_factory: sessionmaker[Session] | None = None,
-                 batch_engine: Engine | None = None) -> None:
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        engine: Engine | None = None,
+        batch_factory: sessionmaker[Session] | None = None,
+        batch_engine: Engine | None = None,
+    ) -> None:
         self.engine = engine
         self.factory = factory
         self.batch_engine = batch_engine
@@ -49,11 +53,14 @@ def app_engine(app: Flask, url: str, *, batch: bool) -> Engine:
     """Return an engine on ``url`` with ``app``'s pool, network and statement limits."""
     config = app.config
     limit = "BATCH_STATEMENT_TIMEOUT_MS" if batch else "DATABASE_STATEMENT_TIMEOUT_MS"
-    return make_engine(url, pool_size=config["DATABASE_POOL_SIZE"],
-                       pool_timeout_s=config["DATABASE_POOL_TIMEOUT_S"],
-                       connect_timeout_s=config["DATABASE_CONNECT_TIMEOUT_S"],
-                       keepalive_s=config["DATABASE_KEEPALIVE_S"],
-                       statement_timeout_ms=config[limit])
+    return make_engine(
+        url,
+        pool_size=config["DATABASE_POOL_SIZE"],
+        pool_timeout_s=config["DATABASE_POOL_TIMEOUT_S"],
+        connect_timeout_s=config["DATABASE_CONNECT_TIMEOUT_S"],
+        keepalive_s=config["DATABASE_KEEPALIVE_S"],
+        statement_timeout_ms=config[limit],
+    )
 
 
 def init_app(app: Flask) -> None:

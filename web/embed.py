@@ -49,8 +49,11 @@ def city_view(city: str, zoom: int | None) -> dict[str, Any]:
         extent = queries.place_extent(session(), where=queries.PlaceQuery(city=name))
         if extent is not None:
             if zoom is not None:
-                return {"lon": (extent[0] + extent[2]) / 2, "lat": (extent[1] + extent[3]) / 2,
-                        "zoom": zoom}
+                return {
+                    "lon": (extent[0] + extent[2]) / 2,
+                    "lat": (extent[1] + extent[3]) / 2,
+                    "zoom": zoom,
+                }
             return {"bbox": _pad(extent)}
     known = [c for c, _n in queries.cities(session())][:8]
     raise InvalidInput(
@@ -97,8 +100,11 @@ def embed() -> ResponseReturnValue:
         strings=js_strings(),
         icons=static_url(f"{maps.ICONS_DIR}/icons.svg"),
         gcoord=static_url(f"{maps.GCOORD_DIR}/gcoord.js"),
-        full_url=url_for("finder.index", _external=True, **{
-            k: v for k, v in full_args.items() if k not in ("city",)}),
+        full_url=url_for(
+            "finder.index",
+            _external=True,
+            **{k: v for k, v in full_args.items() if k not in ("city",)},
+        ),
         **boot_context(view),
     )
 

@@ -15,9 +15,15 @@ from flask_babel import lazy_gettext, pgettext
 
 from geo.places.hours_open import HoursSummary, summarise
 
-_WEEKDAYS = (lazy_gettext("Monday"), lazy_gettext("Tuesday"), lazy_gettext("Wednesday"),
-             lazy_gettext("Thursday"), lazy_gettext("Friday"), lazy_gettext("Saturday"),
-             lazy_gettext("Sunday"))
+_WEEKDAYS = (
+    lazy_gettext("Monday"),
+    lazy_gettext("Tuesday"),
+    lazy_gettext("Wednesday"),
+    lazy_gettext("Thursday"),
+    lazy_gettext("Friday"),
+    lazy_gettext("Saturday"),
+    lazy_gettext("Sunday"),
+)
 
 
 def _clock(value: time) -> str:
@@ -25,8 +31,7 @@ def _clock(value: time) -> str:
 
 
 def _ranges(intervals: tuple[tuple[time, time], ...]) -> str:
-    return pgettext("list separator", ", ").join(f"{_clock(a)}–{_clock(b)}"
-                                                 for a, b in intervals)
+    return pgettext("list separator", ", ").join(f"{_clock(a)}–{_clock(b)}" for a, b in intervals)
 
 
 def _day_word(target: date, today: date) -> str:
@@ -54,14 +59,20 @@ def hours_in_words(summary: HoursSummary) -> str:
     if state == "open":
         return _("Today %(ranges)s, open now", ranges=ranges)
     if state == "unstated":
-        return (_("Hours not stated (%(note)s)", note=summary.note) if summary.note
-                else _("Hours not stated"))
+        return (
+            _("Hours not stated (%(note)s)", note=summary.note)
+            if summary.note
+            else _("Hours not stated")
+        )
     if state == "not_soon":
         return _("Not open in the next 7 days")
     if state == "closed_unstated":
         closed = _("Closed now") if summary.opens_today else _("Closed today")
-        return (_("%(closed)s; %(note)s (hours not stated)", closed=closed, note=summary.note)
-                if summary.note else closed)
+        return (
+            _("%(closed)s; %(note)s (hours not stated)", closed=closed, note=summary.note)
+            if summary.note
+            else closed
+        )
     assert summary.opens_at is not None  # the remaining states all have an opening
     clock = summary.opens_at.strftime("%H:%M")
     when = _day_word(summary.opens_at.date(), summary.day)

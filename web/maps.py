@@ -212,8 +212,10 @@ class _Registry(folium.MacroElement):
 
 
 def _vendor_links(asset_url: Callable[[str], str]) -> tuple[list[tuple[str, str]], ...]:
-    js = [("leaflet", asset_url(f"{LEAFLET_DIR}/leaflet.js")),
-          ("yitu_map_data", asset_url("js/map-data.js"))]
+    js = [
+        ("leaflet", asset_url(f"{LEAFLET_DIR}/leaflet.js")),
+        ("yitu_map_data", asset_url("js/map-data.js")),
+    ]
     css = [("leaflet_css", asset_url(f"{LEAFLET_DIR}/leaflet.css"))]
     return js, css
 
@@ -408,8 +410,14 @@ def add_places(
             m,
             "circleMarker",
             (float(lat), float(lon)),
-            options={"radius": radius_px, "color": "#ffffff", "weight": 2, "fill": True,
-                     "fillColor": KIND_COLOURS.get(kind, "#495057"), "fillOpacity": 0.95},
+            options={
+                "radius": radius_px,
+                "color": "#ffffff",
+                "weight": 2,
+                "fill": True,
+                "fillColor": KIND_COLOURS.get(kind, "#495057"),
+                "fillOpacity": 0.95,
+            },
             layer=kind if kind in layers else None,
             tooltip=safe_text(row.get("name")) if tooltip else None,
             popup=popup(row) if popup is not None else None,

@@ -39,9 +39,16 @@ from geo.service import opendata as service
 from web.db import session
 
 bp = Blueprint("ogc", __name__, url_prefix="/ogc")
-CORS(bp, resources={r"/ogc.*": {}}, origins="*", send_wildcard=True,
-     supports_credentials=False, methods=["GET", "HEAD", "OPTIONS"],
-     expose_headers=["ETag", "Content-Crs", "Link"], max_age=86400)
+CORS(
+    bp,
+    resources={r"/ogc.*": {}},
+    origins="*",
+    send_wildcard=True,
+    supports_credentials=False,
+    methods=["GET", "HEAD", "OPTIONS"],
+    expose_headers=["ETag", "Content-Crs", "Link"],
+    max_age=86400,
+)
 
 GEOJSON = "application/geo+json"
 JSON = "application/json"
@@ -50,11 +57,20 @@ OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
 MAX_AGE_S = 60
 TRS = "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
 COMMON_PARAMS = frozenset({"f", "lang"})
-ITEMS_PARAMS = COMMON_PARAMS | {"limit", "bbox", "bbox-crs", "crs", "datetime", "kind",
-                                "status", "amenity", "after", "before"}
+ITEMS_PARAMS = COMMON_PARAMS | {
+    "limit",
+    "bbox",
+    "bbox-crs",
+    "crs",
+    "datetime",
+    "kind",
+    "status",
+    "amenity",
+    "after",
+    "before",
+}
 ITEM_PARAMS = COMMON_PARAMS | {"crs"}
-TITLES = {ALL_PLACES: ("全部站点", "All places")} | {
-    t.code: (t.zh, t.en) for t in KIND_TERMS}
+TITLES = {ALL_PLACES: ("全部站点", "All places")} | {t.code: (t.zh, t.en) for t in KIND_TERMS}
 
 
 @bp.errorhandler(InvalidInput)
@@ -71,10 +87,16 @@ def not_found(exc: NotFound) -> Response:
 
 def problem(status: int, title: str, detail: str, **extra: Any) -> Response:
     """Return an RFC 9457 problem-details response."""
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail,
-            **{k: v for k, v in extra.items() if v is not None}}
-    response = current_app.response_class(json.dumps(body, ensure_ascii=False),
-                                          status=status, mimetype="application/problem+json")
+    body = {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        **{k: v for k, v in extra.items() if v is not None},
+    }
+    response = current_app.response_class(
+        json.dumps(body, ensure_ascii=False), status=status, mimetype="application/problem+json"
+    )
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -94,16 +116,20 @@ def check_params(allowed: frozenset[str]) -> None:
     """Reject query parameters the API does not define (OGC API - Features /req/core)."""
     for name in request.args:
         if name not in allowed:
-            raise InvalidInput(f"unknown parameter {name[:40]!r}; this route takes "
-                               + ", ".join(sorted(allowed)), field=name[:40])
+            raise InvalidInput(
+                f"unknown parameter {name[:40]!r}; this route takes " + ", ".join(sorted(allowed)),
+                field=name[:40],
+            )
 
 
-def json_response(body: dict[str, Any], *, mimetype: str = JSON,
-                  headers: dict[str, str] | None = None) -> Response:
+def json_response(
+    body: dict[str, Any], *, mimetype: str = JSON, headers: dict[str, str] | None = None
+) -> Response:
     """Serialise ``body`` with ETag, caching and any extra headers."""
     response = current_app.response_class(
         json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False),
-        mimetype=mimetype)
+        mimetype=mimetype,
+    )
     response.headers["Cache-Control"] = f"public, max-age={MAX_AGE_S}"
     response.vary.add("Accept")
     for key, value in (headers or {}).items():
@@ -132,8 +158,10 @@ def self_links(endpoint: str, html: bool, **values: Any) -> list[dict[str, str]]
     """Return the self and alternate links of a JSON/HTML resource."""
     json_url = url_for(endpoint, _external=True, f="json", **values)
     html_url = url_for(endpoint, _external=True, f="html", **values)
-    return [link(html_url if html else json_url, "self", HTML if html else JSON),
-            link(json_url if html else html_url, "alternate", JSON if html else HTML)]
+    return [
+        link(html_url if html else json_url, "self", HTML if html else JSON),
+        link(json_url if html else html_url, "alternate", JSON if html else HTML),
+    ]
 
 
 @bp.get("", strict_slashes=False)
@@ -146,13 +174,25 @@ def landing() -> ResponseReturnValue:
         "description": "Trade-union service points for outdoor workers (OGC API - Features)",
         "links": [
             *self_links("ogc.landing", html),
-            link(url_for("ogc.api", _external=True), "service-desc", OPENAPI,
-                 "OpenAPI 3.0 definition"),
-            link(url_for("ogc.conformance", _external=True), "conformance", JSON,
-                 "Conformance classes"),
+            link(
+                url_for("ogc.api", _external=True),
+                "service-desc",
+                OPENAPI,
+                "OpenAPI 3.0 definition",
+            ),
+            link(
+                url_for("ogc.conformance", _external=True),
+                "conformance",
+                JSON,
+                "Conformance classes",
+            ),
             link(url_for("ogc.collections", _external=True), "data", JSON, "Collections"),
-            link(url_for("opendata.data_page", _external=True), "describedby", HTML,
-                 "Bulk downloads, data dictionary and licence"),
+            link(
+                url_for("opendata.data_page", _external=True),
+                "describedby",
+                HTML,
+                "Bulk downloads, data dictionary and licence",
+            ),
         ],
     }
     if html:
@@ -164,8 +204,9 @@ def landing() -> ResponseReturnValue:
 def api() -> ResponseReturnValue:
     """The OpenAPI 3.0 definition of these routes."""
     check_params(COMMON_PARAMS)
-    document = openapi_document(base_url=url_for("ogc.landing", _external=True),
-                                title="Yitu OGC API - Features")
+    document = openapi_document(
+        base_url=url_for("ogc.landing", _external=True), title="Yitu OGC API - Features"
+    )
     return json_response(document, mimetype=OPENAPI)
 
 
@@ -183,8 +224,16 @@ def collection_body(cid: str, extents: dict[str, dict[str, Any]], html: bool) ->
     """Return the description of one collection (extent from the data, CRS list)."""
     parts = [extents[k] for k in extents if cid == ALL_PLACES or k == cid]
     boxes = [p["bbox"] for p in parts if p["bbox"][0] is not None]
-    bbox = ([min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes),
-             max(b[3] for b in boxes)] if boxes else list(CHINA_BBOX))
+    bbox = (
+        [
+            min(b[0] for b in boxes),
+            min(b[1] for b in boxes),
+            max(b[2] for b in boxes),
+            max(b[3] for b in boxes),
+        ]
+        if boxes
+        else list(CHINA_BBOX)
+    )
     starts = [p["start"] for p in parts if p["start"] is not None]
     ends = [p["end"] for p in parts if p["end"] is not None]
     interval = [rfc3339(min(starts)) if starts else None, rfc3339(max(ends)) if ends else None]
@@ -195,16 +244,17 @@ def collection_body(cid: str, extents: dict[str, dict[str, Any]], html: bool) ->
         "title": f"{zh} · {en}",
         "description": f"{en}: every status (filter with status=active for open ones)",
         "itemType": "feature",
-        "extent": {"spatial": {"bbox": [bbox], "crs": CRS84.uri},
-                   "temporal": {"interval": [interval], "trs": TRS}},
+        "extent": {
+            "spatial": {"bbox": [bbox], "crs": CRS84.uri},
+            "temporal": {"interval": [interval], "trs": TRS},
+        },
         "crs": [c.uri for c in SERVED],
         "storageCrs": CRS84.uri,
         "links": [
             *self_links("ogc.collection", html, cid=cid),
             link(f"{items}?f=json", "items", GEOJSON, "Features as GeoJSON"),
             link(f"{items}?f=html", "items", HTML, "Features as HTML"),
-            link(url_for("opendata.data_page", _external=True), "license", HTML,
-                 licence_name()),
+            link(url_for("opendata.data_page", _external=True), "license", HTML, licence_name()),
         ],
     }
 
@@ -227,9 +277,11 @@ def collections() -> ResponseReturnValue:
     check_params(COMMON_PARAMS)
     html = wants_html()
     extents = extents_by_kind(session())
-    body = {"links": self_links("ogc.collections", html),
-            "collections": [collection_body(c, extents, html) for c in COLLECTIONS],
-            "crs": [c.uri for c in SERVED]}
+    body = {
+        "links": self_links("ogc.collections", html),
+        "collections": [collection_body(c, extents, html) for c in COLLECTIONS],
+        "crs": [c.uri for c in SERVED],
+    }
     if html:
         return html_response("ogc/collections.html", body=body)
     return json_response(body)
@@ -251,8 +303,9 @@ def list_param(name: str, vocabulary: tuple[str, ...]) -> tuple[str, ...]:
     values = [v.strip() for raw in request.args.getlist(name) for v in raw.split(",")]
     for value in values:
         if value not in vocabulary:
-            raise InvalidInput(f"{name} {value[:40]!r} is not one of {', '.join(vocabulary)}",
-                               field=name)
+            raise InvalidInput(
+                f"{name} {value[:40]!r} is not one of {', '.join(vocabulary)}", field=name
+            )
     return tuple(dict.fromkeys(values))
 
 
@@ -262,8 +315,11 @@ def id_param(name: str) -> int | None:
     if raw is None:
         return None
     if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
-        raise InvalidInput(f"{name} must be a place id (a whole number); take the next or "
-                           "prev link rather than building it", field=name)
+        raise InvalidInput(
+            f"{name} must be a place id (a whole number); take the next or "
+            "prev link rather than building it",
+            field=name,
+        )
     return int(raw)
 
 
@@ -282,7 +338,8 @@ def items(cid: str) -> ResponseReturnValue:
         # A kind's collection holds that kind only; kind= can narrow, not widen it.
         kinds = (cid,) if not kinds or cid in kinds else ("-no-such-kind-",)
     where = FeatureFilter(
-        kinds=kinds, statuses=list_param("status", STATUSES),
+        kinds=kinds,
+        statuses=list_param("status", STATUSES),
         amenities=list_param("amenity", AMENITIES),
         bbox=parse_bbox(args.get("bbox"), bbox_crs=bbox_crs),
         updated_from=updated[0] if updated else None,
@@ -292,8 +349,9 @@ def items(cid: str) -> ResponseReturnValue:
     after, before = id_param("after"), id_param("before")
     if after is not None and before is not None:
         raise InvalidInput("give after or before, not both", field="before")
-    page = service.feature_page(session(), where, crs, limit=limit, after_id=after,
-                                before_id=before, url_of=place_url)
+    page = service.feature_page(
+        session(), where, crs, limit=limit, after_id=after, before_id=before, url_of=place_url
+    )
     links = page_links(page, html)
     body: dict[str, Any] = {"type": "FeatureCollection", "features": page.features}
     if page.number_matched is not None:
@@ -301,8 +359,9 @@ def items(cid: str) -> ResponseReturnValue:
     body.update(numberReturned=len(page.features), links=links)
     headers = {"Content-Crs": f"<{crs.uri}>"}
     if html:
-        response = html_response("ogc/items.html", body=body, collection=cid, crs=crs,
-                                 title=TITLES[cid])
+        response = html_response(
+            "ogc/items.html", body=body, collection=cid, crs=crs, title=TITLES[cid]
+        )
         response.headers.update(headers)
         return response
     return json_response(body, mimetype=GEOJSON, headers=headers)
@@ -322,14 +381,28 @@ def page_links(page: service.FeaturePage, html: bool) -> list[dict[str, str]]:
 
     here = [(k, v) for k, v in request.args.items(multi=True) if k in ("after", "before")]
     me, other = ("html", "json") if html else ("json", "html")
-    links = [link(url(here, me), "self", HTML if html else GEOJSON),
-             link(url(here, other), "alternate", GEOJSON if html else HTML)]
+    links = [
+        link(url(here, me), "self", HTML if html else GEOJSON),
+        link(url(here, other), "alternate", GEOJSON if html else HTML),
+    ]
     if page.next_after is not None:
-        links.append(link(url([("after", str(page.next_after))], me), "next",
-                          HTML if html else GEOJSON, "next page"))
+        links.append(
+            link(
+                url([("after", str(page.next_after))], me),
+                "next",
+                HTML if html else GEOJSON,
+                "next page",
+            )
+        )
     if page.prev_before is not None:
-        links.append(link(url([("before", str(page.prev_before))], me), "prev",
-                          HTML if html else GEOJSON, "previous page"))
+        links.append(
+            link(
+                url([("before", str(page.prev_before))], me),
+                "prev",
+                HTML if html else GEOJSON,
+                "previous page",
+            )
+        )
     return links
 
 
@@ -342,9 +415,9 @@ def item(cid: str, fid: str) -> ResponseReturnValue:
     crs = parse_crs(request.args.get("crs"))
     if not fid.isascii() or not fid.isdigit() or len(fid) > 18:
         raise NotFound(f"no feature {fid[:40]!r} in {cid}")
-    found = service.one_feature(session(), int(fid), crs,
-                                kind=None if cid == ALL_PLACES else cid,
-                                url=place_url(int(fid)))
+    found = service.one_feature(
+        session(), int(fid), crs, kind=None if cid == ALL_PLACES else cid, url=place_url(int(fid))
+    )
     if found is None:
         raise NotFound(f"no feature {fid} in {cid}")
     found["links"] = [
@@ -353,8 +426,13 @@ def item(cid: str, fid: str) -> ResponseReturnValue:
     ]
     headers = {"Content-Crs": f"<{crs.uri}>"}
     if html:
-        response = html_response("ogc/item.html", feature=found, collection=cid, crs=crs,
-                                 kind_title=term(KIND_TERMS, found["properties"]["kind"]))
+        response = html_response(
+            "ogc/item.html",
+            feature=found,
+            collection=cid,
+            crs=crs,
+            kind_title=term(KIND_TERMS, found["properties"]["kind"]),
+        )
         response.headers.update(headers)
         return response
     return json_response(found, mimetype=GEOJSON, headers=headers)

@@ -37,11 +37,20 @@ def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
     return {**schema, "type": [kind, "null"]}
 
 
-def _param(name: str, schema: dict[str, Any], description: str, *,
-           required: bool = False, explode: bool | None = None) -> dict[str, Any]:
+def _param(
+    name: str,
+    schema: dict[str, Any],
+    description: str,
+    *,
+    required: bool = False,
+    explode: bool | None = None,
+) -> dict[str, Any]:
     out: dict[str, Any] = {
-        "name": name, "in": "query", "required": required,
-        "description": description, "schema": schema,
+        "name": name,
+        "in": "query",
+        "required": required,
+        "description": description,
+        "schema": schema,
     }
     if explode is not None:
         out["style"] = "form"
@@ -50,40 +59,80 @@ def _param(name: str, schema: dict[str, Any], description: str, *,
 
 
 PARAMS: dict[str, dict[str, Any]] = {
-    "lon": _param("lon", {"type": "number", "minimum": 73, "maximum": 136},
-                  N_("Longitude, WGS-84 degrees (inside China)."), required=True),
-    "lat": _param("lat", {"type": "number", "minimum": 3, "maximum": 54},
-                  N_("Latitude, WGS-84 degrees (inside China)."), required=True),
-    "k": _param("k", {"type": "integer", "minimum": 1, "maximum": MAX_K, "default": 5},
-                N_("How many places to return, at most 50.")),
-    "radius_m": _param("radius_m", {"type": "number", "exclusiveMinimum": 0,
-                                    "maximum": MAX_RADIUS_M},
-                       N_("Ignore places farther than this, in metres.")),
-    "kind": _param("kind", {"type": "array", "items": {"type": "string", "enum": list(KINDS)}},
-                   N_("Keep places of these kinds (repeat the parameter or separate with commas)."),
-                   explode=True),
-    "amenity": _param("amenity",
-                      {"type": "array", "items": {"type": "string", "enum": list(AMENITIES)}},
-                      N_("Keep places offering all of these amenities."), explode=True),
-    "open_now": _param("open_now", {"type": "boolean", "default": False},
-                       N_("Keep only places open now (China time); places with unknown "
-                          "hours are left out.")),
-    "open_at": _param("open_at", {"type": "string", "format": "date-time"},
-                      N_("Keep only places open at this instant (ISO 8601; without an offset "
-                         "it is China time).")),
-    "bbox": _param("bbox", {"type": "string",
-                            "pattern": r"^-?\d+(\.\d+)?(,-?\d+(\.\d+)?){3}$"},
-                   N_("Bounding box min_lon,min_lat,max_lon,max_lat in WGS-84 degrees.")),
-    "q": _param("q", {"type": "string", "maxLength": MAX_Q},
-                N_("Text to find in the name, address, district or city.")),
-    "limit": _param("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT,
-                              "default": 100}, N_("Page size, at most 500.")),
-    "cursor": _param("cursor", {"type": "string"},
-                     N_("Opaque cursor from the previous page's next link.")),
-    "since": _param("since", {"type": "string", "format": "date-time"},
-                    N_("Return places changed after this instant (ISO 8601)."), required=True),
-    "zoom": _param("zoom", {"type": "integer", "minimum": 0, "maximum": 22},
-                   N_("Web map zoom level of the view."), required=True),
+    "lon": _param(
+        "lon",
+        {"type": "number", "minimum": 73, "maximum": 136},
+        N_("Longitude, WGS-84 degrees (inside China)."),
+        required=True,
+    ),
+    "lat": _param(
+        "lat",
+        {"type": "number", "minimum": 3, "maximum": 54},
+        N_("Latitude, WGS-84 degrees (inside China)."),
+        required=True,
+    ),
+    "k": _param(
+        "k",
+        {"type": "integer", "minimum": 1, "maximum": MAX_K, "default": 5},
+        N_("How many places to return, at most 50."),
+    ),
+    "radius_m": _param(
+        "radius_m",
+        {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_RADIUS_M},
+        N_("Ignore places farther than this, in metres."),
+    ),
+    "kind": _param(
+        "kind",
+        {"type": "array", "items": {"type": "string", "enum": list(KINDS)}},
+        N_("Keep places of these kinds (repeat the parameter or separate with commas)."),
+        explode=True,
+    ),
+    "amenity": _param(
+        "amenity",
+        {"type": "array", "items": {"type": "string", "enum": list(AMENITIES)}},
+        N_("Keep places offering all of these amenities."),
+        explode=True,
+    ),
+    "open_now": _param(
+        "open_now",
+        {"type": "boolean", "default": False},
+        N_("Keep only places open now (China time); places with unknown hours are left out."),
+    ),
+    "open_at": _param(
+        "open_at",
+        {"type": "string", "format": "date-time"},
+        N_("Keep only places open at this instant (ISO 8601; without an offset it is China time)."),
+    ),
+    "bbox": _param(
+        "bbox",
+        {"type": "string", "pattern": r"^-?\d+(\.\d+)?(,-?\d+(\.\d+)?){3}$"},
+        N_("Bounding box min_lon,min_lat,max_lon,max_lat in WGS-84 degrees."),
+    ),
+    "q": _param(
+        "q",
+        {"type": "string", "maxLength": MAX_Q},
+        N_("Text to find in the name, address, district or city."),
+    ),
+    "limit": _param(
+        "limit",
+        {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 100},
+        N_("Page size, at most 500."),
+    ),
+    "cursor": _param(
+        "cursor", {"type": "string"}, N_("Opaque cursor from the previous page's next link.")
+    ),
+    "since": _param(
+        "since",
+        {"type": "string", "format": "date-time"},
+        N_("Return places changed after this instant (ISO 8601)."),
+        required=True,
+    ),
+    "zoom": _param(
+        "zoom",
+        {"type": "integer", "minimum": 0, "maximum": 22},
+        N_("Web map zoom level of the view."),
+        required=True,
+    ),
 }
 
 POINT = {
@@ -91,8 +140,13 @@ POINT = {
     "required": ["type", "coordinates"],
     "properties": {
         "type": {"const": "Point"},
-        "coordinates": {"type": "array", "items": {"type": "number"}, "minItems": 2,
-                        "maxItems": 2, "description": N_("lon, lat in WGS-84 degrees")},
+        "coordinates": {
+            "type": "array",
+            "items": {"type": "number"},
+            "minItems": 2,
+            "maxItems": 2,
+            "description": N_("lon, lat in WGS-84 degrees"),
+        },
     },
 }
 
@@ -108,23 +162,26 @@ PLACE_PROPERTIES: dict[str, Any] = {
     "district": _nullable({"type": "string"}),
     "adcode": _nullable({"type": "string"}),
     "amenities": {"type": "array", "items": {"type": "string", "enum": list(AMENITIES)}},
-    "opening_hours": _nullable({"type": "string",
-                                "description": N_("OpenStreetMap opening_hours syntax")}),
-    "opening_hours_text": _nullable({"type": "string",
-                                     "description": N_("Hours as the ledger wrote them")}),
-    "open_now": _nullable({"type": "boolean",
-                           "description": N_("Open at the time asked for; null when unknown")}),
+    "opening_hours": _nullable(
+        {"type": "string", "description": N_("OpenStreetMap opening_hours syntax")}
+    ),
+    "opening_hours_text": _nullable(
+        {"type": "string", "description": N_("Hours as the ledger wrote them")}
+    ),
+    "open_now": _nullable(
+        {"type": "boolean", "description": N_("Open at the time asked for; null when unknown")}
+    ),
     "closes_at": _nullable({"type": "string", "description": N_("Next closing time, HH:MM")}),
-    "opens_at": _nullable({"type": "string",
-                           "description": N_("Next opening, ISO 8601 China time")}),
+    "opens_at": _nullable(
+        {"type": "string", "description": N_("Next opening, ISO 8601 China time")}
+    ),
     "host_type": _nullable({"type": "string"}),
     "build_mode": _nullable({"type": "string"}),
     "capacity": _nullable({"type": "integer"}),
     "phone": _nullable({"type": "string"}),
     "managing_union": _nullable({"type": "string"}),
     "station_no": _nullable({"type": "string"}),
-    "six_haves": {"type": "object",
-                  "properties": {k: {"type": "boolean"} for k in SIX_HAVE_KEYS}},
+    "six_haves": {"type": "object", "properties": {k: {"type": "boolean"} for k in SIX_HAVE_KEYS}},
     "last_verified": _nullable({"type": "string", "format": "date"}),
     "is_demo": {"type": "boolean"},
     "updated_at": {"type": "string", "format": "date-time"},
@@ -134,8 +191,10 @@ NEAREST_PROPERTIES = {
     **PLACE_PROPERTIES,
     "distance_m": {"type": "number", "description": N_("Metres on the WGS-84 ellipsoid")},
     "walk_min": {"type": "integer", "description": N_("Minutes on foot at 5 km/h, straight line")},
-    "ride_min": {"type": "integer",
-                 "description": N_("Minutes by bicycle or e-bike at 15 km/h, straight line")},
+    "ride_min": {
+        "type": "integer",
+        "description": N_("Minutes by bicycle or e-bike at 15 km/h, straight line"),
+    },
 }
 
 
@@ -167,8 +226,9 @@ def _collection(feature_ref: str) -> dict[str, Any]:
 
 SCHEMAS: dict[str, Any] = {
     "Place": _feature(PLACE_PROPERTIES, ["id", "kind", "name", "status", "amenities"]),
-    "NearPlace": _feature(NEAREST_PROPERTIES,
-                          ["id", "kind", "name", "distance_m", "walk_min", "ride_min"]),
+    "NearPlace": _feature(
+        NEAREST_PROPERTIES, ["id", "kind", "name", "distance_m", "walk_min", "ride_min"]
+    ),
     "Cluster": _feature(
         {
             "cluster": {"type": "boolean"},
@@ -185,15 +245,21 @@ SCHEMAS: dict[str, Any] = {
         **_collection("#/components/schemas/Place"),
         "properties": {
             **_collection("#/components/schemas/Place")["properties"],
-            "until": {"type": "string", "format": "date-time",
-                      "description": N_("Pass this as since= on the next poll")},
+            "until": {
+                "type": "string",
+                "format": "date-time",
+                "description": N_("Pass this as since= on the next poll"),
+            },
         },
     },
     "Link": {
         "type": "object",
         "required": ["rel", "href"],
-        "properties": {"rel": {"type": "string"}, "href": {"type": "string"},
-                       "type": {"type": "string"}},
+        "properties": {
+            "rel": {"type": "string"},
+            "href": {"type": "string"},
+            "type": {"type": "string"},
+        },
     },
     "Problem": {
         "type": "object",
@@ -235,8 +301,9 @@ BAD_INPUT = _problem(N_("A parameter is missing or wrong; field names it"))
 UNAVAILABLE = _problem(N_("The database is unavailable; retry after Retry-After seconds"))
 
 
-def _get(summary: str, description: str, params: list[str], responses: dict[str, Any],
-         op_id: str) -> dict[str, Any]:
+def _get(
+    summary: str, description: str, params: list[str], responses: dict[str, Any], op_id: str
+) -> dict[str, Any]:
     return {
         "get": {
             "operationId": op_id,
@@ -251,35 +318,42 @@ def _get(summary: str, description: str, params: list[str], responses: dict[str,
 PATHS: dict[str, Any] = {
     "/api/v1/places": _get(
         N_("List places"),
-        N_("Places inside a bounding box (or everywhere), filtered, by ascending id, "
-           "one page at a time; follow the next link for more."),
+        N_(
+            "Places inside a bounding box (or everywhere), filtered, by ascending id, "
+            "one page at a time; follow the next link for more."
+        ),
         ["bbox", "kind", "amenity", "open_now", "open_at", "q", "limit", "cursor"],
         {"200": _ok("PlaceCollection", N_("A page of places")), "400": BAD_INPUT},
         "listPlaces",
     ),
     "/api/v1/places/nearest": _get(
         N_("Nearest places"),
-        N_("The k places nearest to a point, ranked by metres on the WGS-84 ellipsoid, "
-           "with distance and walking and riding time estimates."),
+        N_(
+            "The k places nearest to a point, ranked by metres on the WGS-84 ellipsoid, "
+            "with distance and walking and riding time estimates."
+        ),
         ["lon", "lat", "k", "radius_m", "kind", "amenity", "open_now", "open_at"],
         {"200": _ok("NearestCollection", N_("Nearest first")), "400": BAD_INPUT},
         "nearestPlaces",
     ),
     "/api/v1/places/clusters": _get(
         N_("Places grouped for a map view"),
-        N_("For a map view: places grouped into cells of about 64 screen pixels per kind, "
-           "so a whole-country view stays small. Cells holding one place carry its "
-           "properties."),
+        N_(
+            "For a map view: places grouped into cells of about 64 screen pixels per kind, "
+            "so a whole-country view stays small. Cells holding one place carry its "
+            "properties."
+        ),
         ["bbox", "zoom", "kind", "amenity", "open_now", "open_at", "q"],
-        {"200": _ok("ClusterCollection", N_("One feature per cell and kind")),
-         "400": BAD_INPUT},
+        {"200": _ok("ClusterCollection", N_("One feature per cell and kind")), "400": BAD_INPUT},
         "clusterPlaces",
     ),
     "/api/v1/places/changes": _get(
         N_("Changes since"),
-        N_("Places changed after an instant, oldest change first, every status included "
-           "(closed places tell a copy to drop them). Poll again with since= the until "
-           "value of the last page."),
+        N_(
+            "Places changed after an instant, oldest change first, every status included "
+            "(closed places tell a copy to drop them). Poll again with since= the until "
+            "value of the last page."
+        ),
         ["since", "limit", "cursor"],
         {"200": _ok("ChangesCollection", N_("Changed places")), "400": BAD_INPUT},
         "placeChanges",
@@ -289,9 +363,14 @@ PATHS: dict[str, Any] = {
             "operationId": "getPlace",
             "summary": N_("One place"),
             "description": N_("One place by id, whatever its status."),
-            "parameters": [{"name": "place_id", "in": "path", "required": True,
-                            "schema": {"type": "integer", "minimum": 1,
-                                       "maximum": 9223372036854775807}}],
+            "parameters": [
+                {
+                    "name": "place_id",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 9223372036854775807},
+                }
+            ],
             "responses": {
                 "200": _ok("Place", N_("The place")),
                 "304": NOT_MODIFIED,

@@ -45,27 +45,42 @@ from geo.service import opendata as service
 from web.db import session
 
 bp = Blueprint("opendata", __name__)
-CORS(bp, resources={r"/(tiles|data)/.*": {}}, origins="*", send_wildcard=True,
-     supports_credentials=False, methods=["GET", "HEAD", "OPTIONS"],
-     expose_headers=["ETag"], max_age=86400)
+CORS(
+    bp,
+    resources={r"/(tiles|data)/.*": {}},
+    origins="*",
+    send_wildcard=True,
+    supports_credentials=False,
+    methods=["GET", "HEAD", "OPTIONS"],
+    expose_headers=["ETag"],
+    max_age=86400,
+)
 
 TILE_MAX_AGE_S = 300
 CACHED_MAX_ZOOM = 8
 TILE_CACHE_S = 60
-MEDIA = {"places.parquet": "application/vnd.apache.parquet",
-         "places.geojson": "application/geo+json",
-         "places.csv": "text/csv; charset=utf-8",
-         "places.fgb": "application/octet-stream",
-         "manifest.json": "application/json"}
+MEDIA = {
+    "places.parquet": "application/vnd.apache.parquet",
+    "places.geojson": "application/geo+json",
+    "places.csv": "text/csv; charset=utf-8",
+    "places.fgb": "application/octet-stream",
+    "manifest.json": "application/json",
+}
 
 
 @bp.errorhandler(InvalidInput)
 def bad_input(exc: InvalidInput) -> Response:
     """Answer a bad tile address with problem details naming the part."""
-    body = {"type": "about:blank", "title": "InvalidInput", "status": 400,
-            "detail": str(exc), "field": exc.field}
-    return current_app.response_class(json.dumps(body, ensure_ascii=False), status=400,
-                                      mimetype="application/problem+json")
+    body = {
+        "type": "about:blank",
+        "title": "InvalidInput",
+        "status": 400,
+        "detail": str(exc),
+        "field": exc.field,
+    }
+    return current_app.response_class(
+        json.dumps(body, ensure_ascii=False), status=400, mimetype="application/problem+json"
+    )
 
 
 def tile_cache() -> Any:
@@ -100,10 +115,12 @@ def tilejson() -> ResponseReturnValue:
     """TileJSON 3.0 of the places tiles."""
     meta = service.tile_metadata()
     template = url_for("opendata.tile", z=0, x=0, y=0, _external=True).replace(
-        "/0/0/0.mvt", "/{z}/{x}/{y}.mvt")
+        "/0/0/0.mvt", "/{z}/{x}/{y}.mvt"
+    )
     body = {"tilejson": "3.0.0", "tiles": [template], "attribution": licence()[0], **meta}
-    response = current_app.response_class(json.dumps(body, ensure_ascii=False),
-                                          mimetype="application/json")
+    response = current_app.response_class(
+        json.dumps(body, ensure_ascii=False), mimetype="application/json"
+    )
     response.headers["Cache-Control"] = "public, max-age=3600"
     return response
 
@@ -130,8 +147,12 @@ def data_page() -> ResponseReturnValue:
     current = service.current_snapshot(snapshot_dir())
     name, url = licence()
     return render_template(
-        "opendata/data.html", manifest=current[1] if current else None, columns=COLUMNS,
-        licence_name=name, licence_url=url, amenity_bits=list(enumerate(AMENITY_BITS)),
+        "opendata/data.html",
+        manifest=current[1] if current else None,
+        columns=COLUMNS,
+        licence_name=name,
+        licence_url=url,
+        amenity_bits=list(enumerate(AMENITY_BITS)),
         points_min_zoom=POINTS_MIN_ZOOM,
     )
 
@@ -144,7 +165,14 @@ def data_file(name: str) -> ResponseReturnValue:
     current = service.current_snapshot(snapshot_dir())
     if current is None:
         abort(404)
-    response = send_file(current[0] / name, mimetype=MEDIA[name], as_attachment=True,
-                         download_name=name, conditional=True, etag=True, max_age=300)
+    response = send_file(
+        current[0] / name,
+        mimetype=MEDIA[name],
+        as_attachment=True,
+        download_name=name,
+        conditional=True,
+        etag=True,
+        max_age=300,
+    )
     response.headers["Cache-Control"] = "public, max-age=300"
     return response

@@ -80,7 +80,8 @@ def _coordinate(raw: str | None, name: str) -> float | None:
     if value is None:
         raise InvalidLocation(
             f"{name} {_shown(raw)!r} is not a finite decimal number; expected WGS-84 degrees",
-            field=name)
+            field=name,
+        )
     return value
 
 
@@ -92,8 +93,7 @@ def parse_int(raw: str, name: str, *, lo: int, hi: int) -> int:
     text = raw.strip()
     expected = f"expected a whole number {lo}..{hi}"
     if not INTEGER.fullmatch(text):
-        raise InvalidInput(f"{name} {_shown(raw)!r} is not a whole number; {expected}",
-                           field=name)
+        raise InvalidInput(f"{name} {_shown(raw)!r} is not a whole number; {expected}", field=name)
     value = int(text)
     if not lo <= value <= hi:
         raise InvalidInput(f"{name} {_shown(text)} is out of range; {expected}", field=name)
@@ -118,8 +118,9 @@ def parse_float(raw: str, name: str, *, lo: float, hi: float) -> float:
     expected = f"expected a number {lo:g}..{hi:g}"
     value = _decimal(raw)
     if value is None:
-        raise InvalidInput(f"{name} {_shown(raw)!r} is not a finite decimal number; {expected}",
-                           field=name)
+        raise InvalidInput(
+            f"{name} {_shown(raw)!r} is not a finite decimal number; {expected}", field=name
+        )
     if not lo <= value <= hi:
         raise InvalidInput(f"{name} {value:g} is out of range; {expected}", field=name)
     return value
@@ -135,9 +136,7 @@ def int_param(
     return parse_int(raw, name, lo=lo, hi=hi)
 
 
-def float_param(
-    args: MultiDict[str, str], name: str, *, lo: float, hi: float
-) -> float | None:
+def float_param(args: MultiDict[str, str], name: str, *, lo: float, hi: float) -> float | None:
     """Return a finite float parameter within ``lo..hi``, or None if absent."""
     raw = single(args, name)
     if raw is None or raw.strip() == "":
@@ -158,9 +157,7 @@ def bool_param(args: MultiDict[str, str], name: str) -> bool:
     raise InvalidInput(f"{name} {_shown(raw)!r} is not a yes/no value; use 1 or 0", field=name)
 
 
-def codes_param(
-    args: MultiDict[str, str], name: str, *, allowed: Sequence[str]
-) -> tuple[str, ...]:
+def codes_param(args: MultiDict[str, str], name: str, *, allowed: Sequence[str]) -> tuple[str, ...]:
     """Return codes from a repeated and/or comma-separated parameter, each from ``allowed``."""
     codes: list[str] = []
     for raw in args.getlist(name):
@@ -210,7 +207,9 @@ def bbox_param(
         # schema's pattern refuses it, and so does the parser.
         raise InvalidInput(
             f"{name} is empty; expected min_lon,min_lat,max_lon,max_lat in WGS-84 degrees "
-            "(leave it out for everywhere)", field=name)
+            "(leave it out for everywhere)",
+            field=name,
+        )
     parts = raw.split(",")
     expected = "expected min_lon,min_lat,max_lon,max_lat in WGS-84 degrees"
     if len(parts) != 4:
@@ -219,14 +218,16 @@ def bbox_param(
         )
     values = [v for v in map(_decimal, parts) if v is not None]
     if len(values) != 4:
-        raise InvalidInput(f"{name} {_shown(raw)!r} is not four finite decimal numbers; "
-                           f"{expected}", field=name)
+        raise InvalidInput(
+            f"{name} {_shown(raw)!r} is not four finite decimal numbers; {expected}", field=name
+        )
     min_lon, min_lat, max_lon, max_lat = values
     if not (-180 <= min_lon <= 180 and -180 <= max_lon <= 180):
         raise InvalidInput(f"{name} longitudes must be within -180..180", field=name)
     if not (-90 <= min_lat <= 90 and -90 <= max_lat <= 90):
-        raise InvalidInput(f"{name} latitudes must be within -90..90; were lon and lat swapped?",
-                           field=name)
+        raise InvalidInput(
+            f"{name} latitudes must be within -90..90; were lon and lat swapped?", field=name
+        )
     # A box of zero width or height (bbox=0,0,0,0) is a box: it holds the
     # places exactly on it.  An inverted one is refused -- the one rule the
     # OpenAPI schema cannot state.

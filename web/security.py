@@ -55,8 +55,10 @@ def frameable(view: F) -> F:
 
 def is_frameable(view: Callable[..., Any] | None) -> bool:
     """Return whether a view function was marked frameable (by us or by ``web.embed``)."""
-    return bool(view is not None and (getattr(view, "frameable", False)
-                                      or getattr(view, "yitu_frameable", False)))
+    return bool(
+        view is not None
+        and (getattr(view, "frameable", False) or getattr(view, "yitu_frameable", False))
+    )
 
 
 def content_security_policy(*, tile_origins: Iterable[str], frame_ancestors: str) -> str:
@@ -101,7 +103,8 @@ def set_security_headers(response: Response) -> Response:
     embed = is_frameable(view)
     ancestors = (current_app.config.get("EMBED_FRAME_ANCESTORS") or "*") if embed else "'none'"
     response.headers["Content-Security-Policy"] = content_security_policy(
-        tile_origins=_tile_origins(), frame_ancestors=ancestors)
+        tile_origins=_tile_origins(), frame_ancestors=ancestors
+    )
     if not embed:
         response.headers["X-Frame-Options"] = "DENY"
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -150,8 +153,12 @@ def init_app(app: Flask) -> None:
     if proxies > 0:
         # Only as many X-Forwarded-* hops as there are proxies we run: a
         # client cannot spoof its address or scheme past them.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies,  # type: ignore[method-assign]
-                                x_host=proxies)
+        app.wsgi_app = ProxyFix(
+            app.wsgi_app,
+            x_for=proxies,
+            x_proto=proxies,  # type: ignore[method-assign]
+            x_host=proxies,
+        )
 
 
 @bp.record_once

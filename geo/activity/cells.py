@@ -37,19 +37,25 @@ def latlng_to_cells(lon: np.ndarray, lat: np.ndarray, *, resolution: int) -> np.
     # h3-py 4 has no vectorised call; a comprehension costs about 0.7 us a
     # point, cheaper than pulling in another H3 binding.
     return np.fromiter(
-        (h3i.latlng_to_cell(y, x, resolution) for x, y in zip(lon.tolist(), lat.tolist(),
-                                                             strict=True)),
-        dtype=np.int64, count=len(lon),
+        (
+            h3i.latlng_to_cell(y, x, resolution)
+            for x, y in zip(lon.tolist(), lat.tolist(), strict=True)
+        ),
+        dtype=np.int64,
+        count=len(lon),
     )
 
 
 def check_resolution(resolution: int) -> None:
     """Raise :class:`InvalidInput` unless ``resolution`` is an H3 resolution."""
-    if isinstance(resolution, bool) or not isinstance(resolution, int | np.integer) or not (
-        0 <= int(resolution) <= 15
+    if (
+        isinstance(resolution, bool)
+        or not isinstance(resolution, int | np.integer)
+        or not (0 <= int(resolution) <= 15)
     ):
-        raise InvalidInput(f"H3 resolution {resolution!r} must be an integer 0..15",
-                           field="resolution")
+        raise InvalidInput(
+            f"H3 resolution {resolution!r} must be an integer 0..15", field="resolution"
+        )
 
 
 def cell_centroids(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -79,13 +85,25 @@ class Partial:
     @staticmethod
     def empty(*, has_riders: bool) -> Partial:
         """Return an empty partial."""
-        sums = pd.DataFrame({"cell": pd.Series(dtype=np.int64),
-                             "hour_of_week": pd.Series(dtype=np.int16),
-                             "points": pd.Series(dtype=np.int64),
-                             "weight": pd.Series(dtype=np.float64)})
-        triples = (pd.DataFrame({"cell": pd.Series(dtype=np.int64),
-                                 "hour_of_week": pd.Series(dtype=np.int16),
-                                 "rider": pd.Series(dtype=np.uint64)}) if has_riders else None)
+        sums = pd.DataFrame(
+            {
+                "cell": pd.Series(dtype=np.int64),
+                "hour_of_week": pd.Series(dtype=np.int16),
+                "points": pd.Series(dtype=np.int64),
+                "weight": pd.Series(dtype=np.float64),
+            }
+        )
+        triples = (
+            pd.DataFrame(
+                {
+                    "cell": pd.Series(dtype=np.int64),
+                    "hour_of_week": pd.Series(dtype=np.int16),
+                    "rider": pd.Series(dtype=np.uint64),
+                }
+            )
+            if has_riders
+            else None
+        )
         return Partial(sums, triples)
 
 
@@ -96,10 +114,18 @@ def partial_aggregate(chunk: PointChunk, *, resolution: int = DEFAULT_RESOLUTION
     partition on Dask; :func:`combine_partials` merges the results.
     """
     cells = latlng_to_cells(chunk.lon, chunk.lat, resolution=resolution)
-    frame = pd.DataFrame({"cell": cells, "hour_of_week": chunk.hour_of_week.astype(np.int16),
-                          "weight": chunk.weight.astype(np.float64)})
-    sums = (frame.groupby(["cell", "hour_of_week"], sort=False)
-            .agg(points=("weight", "size"), weight=("weight", "sum")).reset_index())
+    frame = pd.DataFrame(
+        {
+            "cell": cells,
+            "hour_of_week": chunk.hour_of_week.astype(np.int16),
+            "weight": chunk.weight.astype(np.float64),
+        }
+    )
+    sums = (
+        frame.groupby(["cell", "hour_of_week"], sort=False)
+        .agg(points=("weight", "size"), weight=("weight", "sum"))
+        .reset_index()
+    )
     sums["points"] = sums["points"].astype(np.int64)
     triples = None
     if chunk.rider is not None:
@@ -114,12 +140,18 @@ def combine_partials(partials: Iterable[Partial]) -> Partial:
     parts = list(partials)
     if not parts:
         return Partial.empty(has_riders=False)
-    sums = (pd.concat([p.sums for p in parts], ignore_index=True)
-            .groupby(["cell", "hour_of_week"], sort=False)[["points", "weight"]].sum()
-            .reset_index())
+    sums = (
+        pd.concat([p.sums for p in parts], ignore_index=True)
+        .groupby(["cell", "hour_of_week"], sort=False)[["points", "weight"]]
+        .sum()
+        .reset_index()
+    )
     triples_list = [p.triples for p in parts if p.triples is not None]
-    triples = (pd.concat(triples_list, ignore_index=True).drop_duplicates(ignore_index=True)
-               if triples_list else None)
+    triples = (
+        pd.concat(triples_list, ignore_index=True).drop_duplicates(ignore_index=True)
+        if triples_list
+        else None
+    )
     return Partial(sums, triples)
 
 
@@ -156,8 +188,9 @@ class Aggregator:
         Merge buffered partials when they hold more rows than this.
     """
 
-    def __init__(self, *, resolution: int = DEFAULT_RESOLUTION,
-                 compact_rows: int = 2_000_000) -> None:
+    def __init__(
+        self, *, resolution: int = DEFAULT_RESOLUTION, compact_rows: int = 2_000_000
+    ) -> None:
         check_resolution(resolution)
         self.resolution = resolution
         self.compact_rows = compact_rows
@@ -181,8 +214,9 @@ class Aggregator:
         return finalize(combine_partials(self._parts))
 
 
-def aggregate_points(chunks: Iterable[PointChunk], *,
-                     resolution: int = DEFAULT_RESOLUTION) -> pd.DataFrame:
+def aggregate_points(
+    chunks: Iterable[PointChunk], *, resolution: int = DEFAULT_RESOLUTION
+) -> pd.DataFrame:
     """Aggregate point chunks to H3 cells by hour of week.
 
     Parameters
@@ -224,10 +258,15 @@ def window_totals(cells: pd.DataFrame, *, window: TimeWindow | None = None) -> p
     frame = cells
     if window is not None:
         frame = frame[frame["hour_of_week"].isin(window.hours_of_week())]
-    grouped = frame.groupby("cell", sort=True).agg(
-        points=("points", "sum"), weight=("weight", "sum"),
-        rider_hours=("riders", lambda s: s.sum(min_count=1)),
-    ).reset_index()
+    grouped = (
+        frame.groupby("cell", sort=True)
+        .agg(
+            points=("points", "sum"),
+            weight=("weight", "sum"),
+            rider_hours=("riders", lambda s: s.sum(min_count=1)),
+        )
+        .reset_index()
+    )
     grouped["rider_hours"] = grouped["rider_hours"].astype("Int64")
     lon, lat = cell_centroids(grouped["cell"].to_numpy())
     grouped.insert(1, "lon", lon)

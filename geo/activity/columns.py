@@ -19,10 +19,33 @@ REQUIRED_FIELDS: tuple[str, ...] = ("lon", "lat", "time")
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "lon": ("lon", "lng", "longitude", "long", "x", "经度", "gps_lng", "gps_lon", "gpslongitude"),
     "lat": ("lat", "latitude", "y", "纬度", "gps_lat", "gpslatitude"),
-    "time": ("time", "timestamp", "datetime", "ts", "gps_time", "event_time", "pickup_time",
-             "时间", "定位时间", "上报时间", "取件时间"),
-    "rider": ("rider_id", "rider", "courier_id", "courier", "driver_id", "worker_id", "user_id",
-              "骑手id", "骑手", "快递员", "快递员id", "配送员"),
+    "time": (
+        "time",
+        "timestamp",
+        "datetime",
+        "ts",
+        "gps_time",
+        "event_time",
+        "pickup_time",
+        "时间",
+        "定位时间",
+        "上报时间",
+        "取件时间",
+    ),
+    "rider": (
+        "rider_id",
+        "rider",
+        "courier_id",
+        "courier",
+        "driver_id",
+        "worker_id",
+        "user_id",
+        "骑手id",
+        "骑手",
+        "快递员",
+        "快递员id",
+        "配送员",
+    ),
     "weight": ("weight", "num", "count", "orders", "数量", "单量", "件数"),
 }
 
@@ -142,8 +165,9 @@ def plan_columns(
                     field="extra_points",
                 )
     main = PointColumns(chosen["lon"], chosen["lat"], chosen["time"])
-    return ColumnPlan(points=(main, *extra_points), rider=chosen.get("rider"),
-                      weight=chosen.get("weight"))
+    return ColumnPlan(
+        points=(main, *extra_points), rider=chosen.get("rider"), weight=chosen.get("weight")
+    )
 
 
 def parse_point_columns(text: str) -> PointColumns:

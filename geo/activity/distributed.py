@@ -41,9 +41,14 @@ def _dask_frame(source: ActivitySource, plan: ColumnPlan, *, blocksize: str) -> 
 
     text_columns = {c: "string" for c in (plan.rider, *(p.time for p in plan.points)) if c}
     if source.kind == "csv":
-        return dd.read_csv(str(source.path), usecols=plan.needed, dtype=text_columns,
-                           blocksize=None if source.path.suffix.lower() == ".gz" else blocksize,
-                           encoding=source.encoding, skipinitialspace=True)
+        return dd.read_csv(
+            str(source.path),
+            usecols=plan.needed,
+            dtype=text_columns,
+            blocksize=None if source.path.suffix.lower() == ".gz" else blocksize,
+            encoding=source.encoding,
+            skipinitialspace=True,
+        )
     if source.kind == "parquet":
         if source.geometry_column:
             import dask_geopandas
@@ -56,23 +61,39 @@ def _dask_frame(source: ActivitySource, plan: ColumnPlan, *, blocksize: str) -> 
                 out[GEOMETRY_LAT] = part.geometry.y.to_numpy()
                 return out[plan.needed]
 
-            meta = pd.DataFrame({c: pd.Series(dtype=float if c in (GEOMETRY_LON, GEOMETRY_LAT)
-                                              else object) for c in plan.needed})
+            meta = pd.DataFrame(
+                {
+                    c: pd.Series(dtype=float if c in (GEOMETRY_LON, GEOMETRY_LAT) else object)
+                    for c in plan.needed
+                }
+            )
             return frame.map_partitions(unpack, meta=meta)
         return dd.read_parquet(str(source.path), columns=plan.needed)
     raise InvalidInput(
         f"{source.path.name}: XLSX cannot be split across workers; save it as CSV or Parquet "
-        "to use --scheduler", field="scheduler")
+        "to use --scheduler",
+        field="scheduler",
+    )
 
 
-def _partition_job(frame: pd.DataFrame, number: int, plan: ColumnPlan, options: ReadOptions,
-                   resolution: int, source_name: str) -> tuple[Partial, ActivityReport]:
+def _partition_job(
+    frame: pd.DataFrame,
+    number: int,
+    plan: ColumnPlan,
+    options: ReadOptions,
+    resolution: int,
+    source_name: str,
+) -> tuple[Partial, ActivityReport]:
     """Parse and aggregate one partition: the per-chunk functions, unchanged."""
     report = ActivityReport(source=source_name)
     rows = np.arange(1, len(frame) + 1)
-    chunk = parse_chunk(RawChunk(frame.reset_index(drop=True), rows, 0), plan=plan,
-                        options=options, row_label=f"partition {number + 1}, record",
-                        report=report)
+    chunk = parse_chunk(
+        RawChunk(frame.reset_index(drop=True), rows, 0),
+        plan=plan,
+        options=options,
+        row_label=f"partition {number + 1}, record",
+        report=report,
+    )
     return partial_aggregate(chunk, resolution=resolution), report
 
 
@@ -128,11 +149,14 @@ def aggregate_activity_dask(
     chosen_crs = crs or source.file_crs
     if not chosen_crs:
         raise InvalidInput("say which coordinate system the points are in (--crs)", field="crs")
-    options = ReadOptions(crs=chosen_crs, salt=salt, times=times or TimeOptions(),
-                          area=area or Area())
+    options = ReadOptions(
+        crs=chosen_crs, salt=salt, times=times or TimeOptions(), area=area or Area()
+    )
     frame = _dask_frame(source, plan, blocksize=blocksize)
-    jobs = [delayed(_partition_job)(part, number, plan, options, resolution, source.path.name)
-            for number, part in enumerate(frame.to_delayed())]
+    jobs = [
+        delayed(_partition_job)(part, number, plan, options, resolution, source.path.name)
+        for number, part in enumerate(frame.to_delayed())
+    ]
     own_client = not isinstance(scheduler, Client)
     client = Client(scheduler) if own_client else scheduler  # type: ignore[no-untyped-call]
     try:
@@ -140,8 +164,13 @@ def aggregate_activity_dask(
     finally:
         if own_client:
             client.close()
-    report = ActivityReport(source=source.path.name, kind=source.kind, row_label="record",
-                            crs=chosen_crs, columns=plan.describe())
+    report = ActivityReport(
+        source=source.path.name,
+        kind=source.kind,
+        row_label="record",
+        crs=chosen_crs,
+        columns=plan.describe(),
+    )
     for _, part_report in results:
         report.merge(part_report)
     if not report.rows_read:

@@ -57,8 +57,11 @@ class PointChunk:
         return PointChunk(
             lon=np.concatenate([c.lon for c in chunks]) if chunks else np.empty(0),
             lat=np.concatenate([c.lat for c in chunks]) if chunks else np.empty(0),
-            hour_of_week=(np.concatenate([c.hour_of_week for c in chunks]) if chunks
-                          else np.empty(0, np.int16)),
+            hour_of_week=(
+                np.concatenate([c.hour_of_week for c in chunks])
+                if chunks
+                else np.empty(0, np.int16)
+            ),
             weight=np.concatenate([c.weight for c in chunks]) if chunks else np.empty(0),
             rider=np.concatenate(riders) if has else None,  # type: ignore[arg-type]
         )
@@ -109,10 +112,18 @@ class ActivityReport:
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready summary."""
         return {
-            "source": self.source, "kind": self.kind, "crs": self.crs, "columns": self.columns,
-            "rows_read": self.rows_read, "points": self.points, "weight": self.weight,
-            "skipped": self.skipped, "examples": {k: v for k, v in self.examples.items()},
-            "row_label": self.row_label, "has_riders": self.has_riders, "notes": self.notes,
+            "source": self.source,
+            "kind": self.kind,
+            "crs": self.crs,
+            "columns": self.columns,
+            "rows_read": self.rows_read,
+            "points": self.points,
+            "weight": self.weight,
+            "skipped": self.skipped,
+            "examples": {k: v for k, v in self.examples.items()},
+            "row_label": self.row_label,
+            "has_riders": self.has_riders,
+            "notes": self.notes,
         }
 
 
@@ -135,8 +146,9 @@ class Area:
         return np.asarray(shapely.intersects_xy(self.geometry, lon, lat), dtype=bool)
 
 
-def _numbers(values: pd.Series, *, column: str, rows: np.ndarray, row_label: str,
-             field_name: str) -> np.ndarray:
+def _numbers(
+    values: pd.Series, *, column: str, rows: np.ndarray, row_label: str, field_name: str
+) -> np.ndarray:
     """Parse a numeric column: blanks give NaN, anything else non-numeric fails."""
     if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values):
         return np.asarray(values.to_numpy(dtype="float64", na_value=np.nan))
@@ -176,8 +188,14 @@ class ReadOptions:
     area: Area = field(default_factory=Area)
 
 
-def parse_chunk(raw: RawChunk, *, plan: ColumnPlan, options: ReadOptions,
-                row_label: str = "row", report: ActivityReport | None = None) -> PointChunk:
+def parse_chunk(
+    raw: RawChunk,
+    *,
+    plan: ColumnPlan,
+    options: ReadOptions,
+    row_label: str = "row",
+    report: ActivityReport | None = None,
+) -> PointChunk:
     """Turn one raw chunk into WGS-84 points with hours of week.
 
     Blank coordinates or times skip the point (counted in ``report``); text
@@ -189,11 +207,17 @@ def parse_chunk(raw: RawChunk, *, plan: ColumnPlan, options: ReadOptions,
     frame, rows = raw.frame, raw.rows
     report.rows_read += len(frame)
     main_time = plan.points[0].time
-    rider_all = (hash_rider_ids(frame[plan.rider], salt=options.salt)
-                 if plan.rider is not None else None)
+    rider_all = (
+        hash_rider_ids(frame[plan.rider], salt=options.salt) if plan.rider is not None else None
+    )
     if plan.weight is not None:
-        weight_all = _numbers(frame[plan.weight], column=plan.weight, rows=rows,
-                              row_label=row_label, field_name="weight")
+        weight_all = _numbers(
+            frame[plan.weight],
+            column=plan.weight,
+            rows=rows,
+            row_label=row_label,
+            field_name="weight",
+        )
         negative = weight_all < 0
         if np.any(negative):
             position = int(np.flatnonzero(negative)[0])
@@ -207,14 +231,21 @@ def parse_chunk(raw: RawChunk, *, plan: ColumnPlan, options: ReadOptions,
         weight_all = np.ones(len(frame))
     parts: list[PointChunk] = []
     for number, pc in enumerate(plan.points):
-        lon = _numbers(frame[pc.lon], column=pc.lon, rows=rows, row_label=row_label,
-                       field_name="lon")
-        lat = _numbers(frame[pc.lat], column=pc.lat, rows=rows, row_label=row_label,
-                       field_name="lat")
+        lon = _numbers(
+            frame[pc.lon], column=pc.lon, rows=rows, row_label=row_label, field_name="lon"
+        )
+        lat = _numbers(
+            frame[pc.lat], column=pc.lat, rows=rows, row_label=row_label, field_name="lat"
+        )
         time_column = pc.time or main_time
         assert time_column is not None  # the main point set always has a time
-        how = hours_of_week(frame[time_column], options=options.times, column=time_column,
-                            rows=rows, row_label=row_label)
+        how = hours_of_week(
+            frame[time_column],
+            options=options.times,
+            column=time_column,
+            rows=rows,
+            row_label=row_label,
+        )
         prefix = "" if number == 0 else f"points#{number + 1}: "
         blank_xy = np.isnan(lon) | np.isnan(lat)
         report.skip(prefix + "blank coordinates", rows[blank_xy])
@@ -227,11 +258,15 @@ def parse_chunk(raw: RawChunk, *, plan: ColumnPlan, options: ReadOptions,
             lon, lat = points_to_wgs84(lon, lat, crs=options.crs)
         inside = options.area.contains(lon, lat)
         report.skip(prefix + f"outside {options.area.name}", kept_rows[~inside])
-        parts.append(PointChunk(
-            lon=lon[inside], lat=lat[inside], hour_of_week=how[inside],
-            weight=weight_all[keep][inside],
-            rider=None if rider_all is None else rider_all[keep][inside],
-        ))
+        parts.append(
+            PointChunk(
+                lon=lon[inside],
+                lat=lat[inside],
+                hour_of_week=how[inside],
+                weight=weight_all[keep][inside],
+                rider=None if rider_all is None else rider_all[keep][inside],
+            )
+        )
     chunk = PointChunk.concat(parts)
     report.points += len(chunk)
     report.weight += float(chunk.weight.sum())
@@ -239,8 +274,9 @@ def parse_chunk(raw: RawChunk, *, plan: ColumnPlan, options: ReadOptions,
     return chunk
 
 
-def _check_ranges(lon: np.ndarray, lat: np.ndarray, rows: np.ndarray, row_label: str,
-                  pc: PointColumns) -> None:
+def _check_ranges(
+    lon: np.ndarray, lat: np.ndarray, rows: np.ndarray, row_label: str, pc: PointColumns
+) -> None:
     bad_lat = np.abs(lat) > 90
     bad_lon = np.abs(lon) > 180
     if bad_lat.any() or bad_lon.any():

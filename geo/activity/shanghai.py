@@ -73,7 +73,8 @@ def read_shanghai_orders(
     report.kind, report.row_label, report.crs = "shanghai-orders", "line", crs
     frames = {}
     expected = {
-        "new_2.csv": ("Spot_id", "Lng", "Lat"), "new_3.csv": ("Shop_id", "Lng", "Lat"),
+        "new_2.csv": ("Spot_id", "Lng", "Lat"),
+        "new_3.csv": ("Shop_id", "Lng", "Lat"),
         "new_4.csv": ("Order_id", "Spot_id", "Site_id", "Num"),
         "new_5.csv": ("Order_id", "Spot_id", "Shop_id", "Pickup_time", "Delivery_time", "Num"),
     }
@@ -81,21 +82,25 @@ def read_shanghai_orders(
         path = folder / name
         if not path.is_file():
             raise LedgerError(
-                f"{folder}: missing {name}; expected the files {', '.join(SHANGHAI_FILES)}")
+                f"{folder}: missing {name}; expected the files {', '.join(SHANGHAI_FILES)}"
+            )
         frame = pd.read_csv(path, dtype=str, encoding="utf-8-sig")
         frame.columns = [c.strip() for c in frame.columns]
         lacking = [c for c in columns if c not in frame.columns]
         if lacking:
             raise LedgerError(
-                f"{name}: no column {', '.join(lacking)}; found {', '.join(frame.columns)}")
+                f"{name}: no column {', '.join(lacking)}; found {', '.join(frame.columns)}"
+            )
         frames[name] = frame
     spots = frames["new_2.csv"].set_index("Spot_id")
     shops = frames["new_3.csv"].set_index("Shop_id")
     takeaway, parcels = frames["new_5.csv"], frames["new_4.csv"]
     report.rows_read = len(takeaway) + (len(parcels) if include_parcels else 0)
-    report.columns = {"pickups": "new_5.Shop_id -> new_3 Lng/Lat @ Pickup_time",
-                      "drop-offs": "new_5.Spot_id -> new_2 Lng/Lat @ Delivery_time",
-                      "weight": "Num"}
+    report.columns = {
+        "pickups": "new_5.Shop_id -> new_3 Lng/Lat @ Pickup_time",
+        "drop-offs": "new_5.Spot_id -> new_2 Lng/Lat @ Delivery_time",
+        "weight": "Num",
+    }
     lines = np.arange(2, len(takeaway) + 2)
 
     def lookup(table: pd.DataFrame, ids: pd.Series, what: str, file: str) -> tuple[np.ndarray, ...]:
@@ -104,44 +109,80 @@ def read_shanghai_orders(
             position = int(np.flatnonzero(~found)[0])
             raise InvalidInput(
                 f"{file} line {position + 2}: {what} {ids.iloc[position]!r} is not in the "
-                f"{what} file", field=what)
+                f"{what} file",
+                field=what,
+            )
         rows = table.loc[ids]
-        return (pd.to_numeric(rows["Lng"]).to_numpy(float),
-                pd.to_numeric(rows["Lat"]).to_numpy(float))
+        return (
+            pd.to_numeric(rows["Lng"]).to_numpy(float),
+            pd.to_numeric(rows["Lat"]).to_numpy(float),
+        )
 
     weights = pd.to_numeric(takeaway["Num"], errors="raise").to_numpy(float)
     shop_lon, shop_lat = lookup(shops, takeaway["Shop_id"], "Shop_id", "new_5.csv")
     spot_lon, spot_lat = lookup(spots, takeaway["Spot_id"], "Spot_id", "new_5.csv")
-    pick_how = hours_of_week(takeaway["Pickup_time"], options=times, column="Pickup_time",
-                             rows=lines, row_label="new_5.csv line")
-    drop_how = hours_of_week(takeaway["Delivery_time"], options=times, column="Delivery_time",
-                             rows=lines, row_label="new_5.csv line")
-    parts = [("new_5.csv pickups", shop_lon, shop_lat, pick_how, weights, lines),
-             ("new_5.csv drop-offs", spot_lon, spot_lat, drop_how, weights, lines)]
+    pick_how = hours_of_week(
+        takeaway["Pickup_time"],
+        options=times,
+        column="Pickup_time",
+        rows=lines,
+        row_label="new_5.csv line",
+    )
+    drop_how = hours_of_week(
+        takeaway["Delivery_time"],
+        options=times,
+        column="Delivery_time",
+        rows=lines,
+        row_label="new_5.csv line",
+    )
+    parts = [
+        ("new_5.csv pickups", shop_lon, shop_lat, pick_how, weights, lines),
+        ("new_5.csv drop-offs", spot_lon, spot_lat, drop_how, weights, lines),
+    ]
     if include_parcels:
         p_lon, p_lat = lookup(spots, parcels["Spot_id"], "Spot_id", "new_4.csv")
         first, last = PARCEL_HOURS
         # A stable hash of the order id, not Python's randomised hash(), so a
         # re-import gives identical aggregates.
-        spread = np.array([int(hashlib.sha256(o.encode()).hexdigest()[:8], 16) % (last - first)
-                           for o in parcels["Order_id"]], dtype=np.int16)
-        parts.append(("new_4.csv parcels", p_lon, p_lat,
-                      (times.time_only_weekday * 24 + first + spread).astype(np.int16),
-                      pd.to_numeric(parcels["Num"], errors="raise").to_numpy(float),
-                      np.arange(2, len(parcels) + 2)))
+        spread = np.array(
+            [
+                int(hashlib.sha256(o.encode()).hexdigest()[:8], 16) % (last - first)
+                for o in parcels["Order_id"]
+            ],
+            dtype=np.int16,
+        )
+        parts.append(
+            (
+                "new_4.csv parcels",
+                p_lon,
+                p_lat,
+                (times.time_only_weekday * 24 + first + spread).astype(np.int16),
+                pd.to_numeric(parcels["Num"], errors="raise").to_numpy(float),
+                np.arange(2, len(parcels) + 2),
+            )
+        )
         report.notes.append(
-            f"parcel orders have no time; spread over {first:02d}:00-{last:02d}:00 by order id")
+            f"parcel orders have no time; spread over {first:02d}:00-{last:02d}:00 by order id"
+        )
     day_names = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
     report.notes.append(
-        f"no dates in the files: all points placed on {day_names[times.time_only_weekday]}")
+        f"no dates in the files: all points placed on {day_names[times.time_only_weekday]}"
+    )
     report.notes.append(f"coordinates read as {crs} (the source does not say; GCJ-02 is likely)")
     kept = []
     for label, lon, lat, how, weight, numbers in parts:
         lon, lat = points_to_wgs84(lon, lat, crs=crs)
         inside = area.contains(lon, lat)
         report.skip(f"{label} outside {area.name}", numbers[~inside])
-        kept.append(PointChunk(lon=lon[inside], lat=lat[inside], hour_of_week=how[inside],
-                               weight=weight[inside], rider=None))
+        kept.append(
+            PointChunk(
+                lon=lon[inside],
+                lat=lat[inside],
+                hour_of_week=how[inside],
+                weight=weight[inside],
+                rider=None,
+            )
+        )
     chunk = PointChunk.concat(kept)
     report.points += len(chunk)
     report.weight += float(chunk.weight.sum())

@@ -19,8 +19,15 @@ from geo.places.ledger import check_zip_inflation, sniff_encoding
 DEFAULT_CHUNK_ROWS = 200_000
 
 
-_FILE_KINDS = {".csv": "csv", ".txt": "csv", ".gz": "csv", ".xlsx": "xlsx",
-               ".parquet": "parquet", ".geoparquet": "parquet", ".pq": "parquet"}
+_FILE_KINDS = {
+    ".csv": "csv",
+    ".txt": "csv",
+    ".gz": "csv",
+    ".xlsx": "xlsx",
+    ".parquet": "parquet",
+    ".geoparquet": "parquet",
+    ".pq": "parquet",
+}
 
 
 # --------------------------------------------------------------------------- #
@@ -67,8 +74,13 @@ class ActivitySource:
     geometry_column: str | None = None
     encoding: str = "utf-8"
 
-    def chunks(self, columns: Sequence[str], *, chunk_rows: int = DEFAULT_CHUNK_ROWS,
-               text_columns: Sequence[str] = ()) -> Iterator[RawChunk]:
+    def chunks(
+        self,
+        columns: Sequence[str],
+        *,
+        chunk_rows: int = DEFAULT_CHUNK_ROWS,
+        text_columns: Sequence[str] = (),
+    ) -> Iterator[RawChunk]:
         """Yield the given columns in chunks of at most ``chunk_rows`` rows."""
         if self.kind == "csv":
             yield from _csv_chunks(self, columns, chunk_rows, text_columns)
@@ -138,24 +150,45 @@ def _open_csv(path: Path) -> ActivitySource:
     headers = [str(c).strip() for c in header.columns]
     if not headers or all(h.startswith("Unnamed") for h in headers):
         raise LedgerError(f"{path.name} has no header row; expected lon, lat and time columns")
-    return ActivitySource(path=path, kind="csv", headers=headers, row_label="line",
-                          total=path.stat().st_size, encoding=encoding)
+    return ActivitySource(
+        path=path,
+        kind="csv",
+        headers=headers,
+        row_label="line",
+        total=path.stat().st_size,
+        encoding=encoding,
+    )
 
 
-def _csv_chunks(source: ActivitySource, columns: Sequence[str], chunk_rows: int,
-                text_columns: Sequence[str]) -> Iterator[RawChunk]:
+def _csv_chunks(
+    source: ActivitySource, columns: Sequence[str], chunk_rows: int, text_columns: Sequence[str]
+) -> Iterator[RawChunk]:
     import gzip
 
     opener = gzip.open if source.path.suffix.lower() == ".gz" else open
     dtypes = {c: "string" for c in text_columns}
     with opener(source.path, "rb") as raw:
-        reader = pd.read_csv(
-            raw, usecols=lambda c: str(c).strip() in set(columns), chunksize=chunk_rows,
-            encoding=source.encoding, dtype=dtypes, skipinitialspace=True, sep=None,
-            engine="python",
-        ) if _needs_sniff(source) else pd.read_csv(
-            raw, usecols=lambda c: str(c).strip() in set(columns), chunksize=chunk_rows,
-            encoding=source.encoding, dtype=dtypes, skipinitialspace=True, low_memory=False,
+        reader = (
+            pd.read_csv(
+                raw,
+                usecols=lambda c: str(c).strip() in set(columns),
+                chunksize=chunk_rows,
+                encoding=source.encoding,
+                dtype=dtypes,
+                skipinitialspace=True,
+                sep=None,
+                engine="python",
+            )
+            if _needs_sniff(source)
+            else pd.read_csv(
+                raw,
+                usecols=lambda c: str(c).strip() in set(columns),
+                chunksize=chunk_rows,
+                encoding=source.encoding,
+                dtype=dtypes,
+                skipinitialspace=True,
+                low_memory=False,
+            )
         )
         first_line = 2  # the header is line 1
         with reader:
@@ -197,8 +230,9 @@ def _open_xlsx(path: Path) -> ActivitySource:
     return ActivitySource(path=path, kind="xlsx", headers=headers, row_label="row", total=total)
 
 
-def _xlsx_chunks(source: ActivitySource, columns: Sequence[str],
-                 chunk_rows: int) -> Iterator[RawChunk]:
+def _xlsx_chunks(
+    source: ActivitySource, columns: Sequence[str], chunk_rows: int
+) -> Iterator[RawChunk]:
     from openpyxl import load_workbook
 
     workbook = load_workbook(source.path, read_only=True, data_only=True)
@@ -214,12 +248,18 @@ def _xlsx_chunks(source: ActivitySource, columns: Sequence[str],
             batch.append(tuple(row[p] if p < len(row) else None for p in positions))
             numbers.append(number)
             if len(batch) >= chunk_rows:
-                yield RawChunk(pd.DataFrame(batch, columns=list(columns), dtype=object),
-                               np.asarray(numbers), number)
+                yield RawChunk(
+                    pd.DataFrame(batch, columns=list(columns), dtype=object),
+                    np.asarray(numbers),
+                    number,
+                )
                 batch, numbers = [], []
         if batch:
-            yield RawChunk(pd.DataFrame(batch, columns=list(columns), dtype=object),
-                           np.asarray(numbers), source.total)
+            yield RawChunk(
+                pd.DataFrame(batch, columns=list(columns), dtype=object),
+                np.asarray(numbers),
+                source.total,
+            )
     finally:
         workbook.close()
 
@@ -233,7 +273,8 @@ def _open_parquet(path: Path) -> ActivitySource:
         meta = pq.ParquetFile(path)
     except Exception as exc:  # pyarrow raises several unrelated types for junk
         raise LedgerError(
-            f"{path.name}: not a readable Parquet file ({type(exc).__name__})") from None
+            f"{path.name}: not a readable Parquet file ({type(exc).__name__})"
+        ) from None
     headers = list(meta.schema_arrow.names)
     file_crs = geometry = None
     geo_meta = (meta.schema_arrow.metadata or {}).get(b"geo")
@@ -244,9 +285,15 @@ def _open_parquet(path: Path) -> ActivitySource:
         crs = column.get("crs", "OGC:CRS84")  # GeoParquet: absent means CRS84
         file_crs = _crs_text(crs)
         headers = [h for h in headers if h != geometry] + [GEOMETRY_LON, GEOMETRY_LAT]
-    return ActivitySource(path=path, kind="parquet", headers=headers, row_label="record",
-                          total=int(meta.metadata.num_rows), file_crs=file_crs,
-                          geometry_column=geometry)
+    return ActivitySource(
+        path=path,
+        kind="parquet",
+        headers=headers,
+        row_label="record",
+        total=int(meta.metadata.num_rows),
+        file_crs=file_crs,
+        geometry_column=geometry,
+    )
 
 
 def _crs_text(crs: Any) -> str | None:
@@ -261,8 +308,9 @@ def _crs_text(crs: Any) -> str | None:
     return "EPSG:4326" if text in ("OGC:CRS84", "EPSG:4326") else text
 
 
-def _parquet_chunks(source: ActivitySource, columns: Sequence[str],
-                    chunk_rows: int) -> Iterator[RawChunk]:
+def _parquet_chunks(
+    source: ActivitySource, columns: Sequence[str], chunk_rows: int
+) -> Iterator[RawChunk]:
     import pyarrow.parquet as pq
 
     wanted = [c for c in columns if c not in (GEOMETRY_LON, GEOMETRY_LAT)]

@@ -87,14 +87,16 @@ def read_activity(
             field="crs",
         )
     report.crs, report.columns = chosen_crs, plan.describe()
-    options = ReadOptions(crs=chosen_crs, salt=salt, times=times or TimeOptions(),
-                          area=area or Area())
+    options = ReadOptions(
+        crs=chosen_crs, salt=salt, times=times or TimeOptions(), area=area or Area()
+    )
     text_columns = [c for c in (plan.rider, *(p.time for p in plan.points)) if c]
     any_rows = False
     for raw in source.chunks(plan.needed, chunk_rows=chunk_rows, text_columns=text_columns):
         any_rows = any_rows or len(raw.frame) > 0
-        chunk = parse_chunk(raw, plan=plan, options=options, row_label=source.row_label,
-                            report=report)
+        chunk = parse_chunk(
+            raw, plan=plan, options=options, row_label=source.row_label, report=report
+        )
         if progress is not None:
             progress(raw.done, source.total)
         if len(chunk):

@@ -25,12 +25,21 @@ _RE_TIME_ONLY = re.compile(r"^\s*(\d{1,2}):(\d{2})(?::(\d{2}))?\s*$")
 _RE_OFFSET = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})\s*$")
 
 
-_FALLBACK_FORMATS = ("%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y%m%d%H%M%S", "%Y%m%d %H:%M:%S",
-                     "%Y年%m月%d日 %H:%M:%S", "%Y年%m月%d日 %H:%M", "%Y.%m.%d %H:%M:%S")
+_FALLBACK_FORMATS = (
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M",
+    "%Y%m%d%H%M%S",
+    "%Y%m%d %H:%M:%S",
+    "%Y年%m月%d日 %H:%M:%S",
+    "%Y年%m月%d日 %H:%M",
+    "%Y.%m.%d %H:%M:%S",
+)
 
 
-_EXPECTED_TIMES = ("ISO 8601 such as 2026-05-01 08:00:00, 2026/05/01 08:00, epoch seconds, "
-                   "MM-DD HH:MM:SS with --year, or HH:MM")
+_EXPECTED_TIMES = (
+    "ISO 8601 such as 2026-05-01 08:00:00, 2026/05/01 08:00, epoch seconds, "
+    "MM-DD HH:MM:SS with --year, or HH:MM"
+)
 
 
 # --------------------------------------------------------------------------- #
@@ -66,8 +75,14 @@ def _hour_of_week(local: pd.Series) -> np.ndarray:
     return np.asarray(how.fillna(-1).to_numpy(dtype=np.int16))
 
 
-def hours_of_week(values: pd.Series, *, options: TimeOptions, column: str = "time",
-                  rows: np.ndarray | None = None, row_label: str = "row") -> np.ndarray:
+def hours_of_week(
+    values: pd.Series,
+    *,
+    options: TimeOptions,
+    column: str = "time",
+    rows: np.ndarray | None = None,
+    row_label: str = "row",
+) -> np.ndarray:
     """Convert a column of times to hours of week in Asia/Shanghai local time.
 
     Parameters
@@ -121,8 +136,9 @@ def _to_local(parsed: pd.Series) -> pd.Series:
     return parsed
 
 
-def _hours_from_text(text: pd.Series, blank: np.ndarray, options: TimeOptions,
-                     column: str) -> np.ndarray:
+def _hours_from_text(
+    text: pd.Series, blank: np.ndarray, options: TimeOptions, column: str
+) -> np.ndarray:
     sample = text[~blank].head(50)
     out = np.full(len(text), -1, dtype=np.int16)
     if sample.empty:
@@ -136,8 +152,15 @@ def _hours_from_text(text: pd.Series, blank: np.ndarray, options: TimeOptions,
             )
         parts = text.str.extract(_RE_MONTH_DAY).astype("float64")
         stamp = pd.to_datetime(
-            pd.DataFrame({"year": options.year, "month": parts[0], "day": parts[1],
-                          "hour": parts[2], "minute": parts[3]}),
+            pd.DataFrame(
+                {
+                    "year": options.year,
+                    "month": parts[0],
+                    "day": parts[1],
+                    "hour": parts[2],
+                    "minute": parts[3],
+                }
+            ),
             errors="coerce",
         )
         hour_ok = (parts[2] < 24) & (parts[3] < 60) & (parts[4].fillna(0) < 60)

@@ -59,9 +59,7 @@ class TimeWindow:
             end_min += 24 * 60
         first = start_min // 60
         last = -(-end_min // 60)  # ceiling: a partial last hour still counts
-        hours = [
-            (day * 24 + h) % HOURS_PER_WEEK for day in self.days for h in range(first, last)
-        ]
+        hours = [(day * 24 + h) % HOURS_PER_WEEK for day in self.days for h in range(first, last)]
         return np.unique(np.asarray(hours, dtype=np.int16))
 
     def day_ranges(self) -> list[tuple[int, int, int]]:

@@ -90,8 +90,7 @@ class ActivityDataset(Base):
     cells: Mapped[int] = mapped_column(Integer, server_default="0")
     source_name: Mapped[str | None] = mapped_column(Text)
     report: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
-                                                 server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class ActivityCell(Base):
@@ -101,17 +100,21 @@ class ActivityCell(Base):
     __table_args__ = (
         Index("idx_activity_cells_city_hour", "city", "hour_of_week"),
         CheckConstraint("hour_of_week BETWEEN 0 AND 167", name="activity_hour_of_week"),
-        CheckConstraint("points >= 0 AND weight >= 0 AND (riders IS NULL OR riders >= 0)",
-                        name="activity_counts_not_negative"),
+        CheckConstraint(
+            "points >= 0 AND weight >= 0 AND (riders IS NULL OR riders >= 0)",
+            name="activity_counts_not_negative",
+        ),
         CheckConstraint("NOT ST_IsEmpty(geom) AND ST_IsValid(geom)", name="activity_geom_valid"),
         CheckConstraint(
             f"ST_X(geom) BETWEEN {CHINA_BBOX[0]} AND {CHINA_BBOX[2]} AND "
             f"ST_Y(geom) BETWEEN {CHINA_BBOX[1]} AND {CHINA_BBOX[3]}",
-            name="activity_geom_in_china"),
+            name="activity_geom_in_china",
+        ),
     )
 
     dataset_id: Mapped[int] = mapped_column(
-        BigInteger, ForeignKey("activity_datasets.id", ondelete="CASCADE"), primary_key=True)
+        BigInteger, ForeignKey("activity_datasets.id", ondelete="CASCADE"), primary_key=True
+    )
     cell: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     hour_of_week: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     city: Mapped[str] = mapped_column(Text)
@@ -123,8 +126,20 @@ class ActivityCell(Base):
 
 DatasetInfo = dict[str, Any]
 
-_DATASET_COLUMNS = ("id", "name", "city", "source_crs", "resolution", "is_demo", "has_riders",
-                    "points", "weight", "cells", "source_name", "created_at")
+_DATASET_COLUMNS = (
+    "id",
+    "name",
+    "city",
+    "source_crs",
+    "resolution",
+    "is_demo",
+    "has_riders",
+    "points",
+    "weight",
+    "cells",
+    "source_name",
+    "created_at",
+)
 
 
 def replace_dataset(
@@ -169,15 +184,21 @@ def replace_dataset(
         raise InvalidInput("no activity cells to store", field="dataset")
     # Two imports of one name at once would interleave delete and insert;
     # a transaction-scoped advisory lock keyed on the name serialises them.
-    session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
-                    {"key": "yitu activity " + name})
-    session.execute(delete(ActivityDataset).where(
-        ActivityDataset.name == bindparam("name", name)))
+    session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": "yitu activity " + name}
+    )
+    session.execute(delete(ActivityDataset).where(ActivityDataset.name == bindparam("name", name)))
     dataset = ActivityDataset(
-        name=name.strip(), city=city.strip(), source_crs=source_crs, resolution=int(resolution),
-        is_demo=bool(is_demo), has_riders=bool(has_riders),
-        points=int(cells["points"].sum()), weight=float(cells["weight"].sum()),
-        cells=int(cells["cell"].nunique()), source_name=source_name,
+        name=name.strip(),
+        city=city.strip(),
+        source_crs=source_crs,
+        resolution=int(resolution),
+        is_demo=bool(is_demo),
+        has_riders=bool(has_riders),
+        points=int(cells["points"].sum()),
+        weight=float(cells["weight"].sum()),
+        cells=int(cells["cell"].nunique()),
+        source_name=source_name,
         report=json.loads(json.dumps(report or {}, default=str)),
     )
     session.add(dataset)
@@ -195,12 +216,15 @@ def _copy_cells(session: Session, dataset_id: int, city: str, cells: pd.DataFram
     riders = frame["riders"].astype("Int64")
     raw = session.connection().connection.driver_connection
     assert raw is not None, "a live psycopg connection"  # narrows the type for COPY
-    with raw.cursor() as cursor, cursor.copy(
-        "COPY activity_cells (dataset_id, cell, hour_of_week, city, points, weight, riders, "
-        "geom) FROM STDIN"
-    ) as copy:
+    with (
+        raw.cursor() as cursor,
+        cursor.copy(
+            "COPY activity_cells (dataset_id, cell, hour_of_week, city, points, weight, riders, "
+            "geom) FROM STDIN"
+        ) as copy,
+    ):
         for start in range(0, len(frame), 100_000):
-            part = frame.iloc[start:start + 100_000]
+            part = frame.iloc[start : start + 100_000]
             buffer = io.StringIO()
             # .tolist() gives Python numbers, whose repr is plain text (numpy 2's
             # repr would write "np.float64(5.0)").
@@ -209,27 +233,33 @@ def _copy_cells(session: Session, dataset_id: int, city: str, cells: pd.DataFram
                 part["hour_of_week"].to_numpy(np.int64).tolist(),
                 part["points"].to_numpy(np.int64).tolist(),
                 part["weight"].to_numpy(np.float64).tolist(),
-                riders.iloc[start:start + 100_000].tolist(), part["lon"].to_numpy(float).tolist(),
-                part["lat"].to_numpy(float).tolist(), strict=True,
+                riders.iloc[start : start + 100_000].tolist(),
+                part["lon"].to_numpy(float).tolist(),
+                part["lat"].to_numpy(float).tolist(),
+                strict=True,
             ):
                 rider_text = "\\N" if rid is pd.NA or rid is None else str(int(rid))
                 # COPY text format: tabs separate, \N is NULL; the city is
                 # escaped for backslash, tab and newline.
-                buffer.write(f"{dataset_id}\t{cell}\t{how}\t{_copy_text(city)}\t{pts}\t"
-                             f"{wgt!r}\t{rider_text}\tSRID=4326;POINT({x!r} {y!r})\n")
+                buffer.write(
+                    f"{dataset_id}\t{cell}\t{how}\t{_copy_text(city)}\t{pts}\t"
+                    f"{wgt!r}\t{rider_text}\tSRID=4326;POINT({x!r} {y!r})\n"
+                )
             copy.write(buffer.getvalue())
 
 
 def _copy_text(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace(
-        "\r", "\\r")
+    return (
+        value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    )
 
 
 def list_datasets(session: Session, *, city: str | None = None) -> list[DatasetInfo]:
     """Return the stored datasets (newest first), optionally of one city."""
     table = ActivityDataset.__table__
-    stmt = select(*(table.c[c] for c in _DATASET_COLUMNS)).order_by(table.c.created_at.desc(),
-                                                                     table.c.id.desc())
+    stmt = select(*(table.c[c] for c in _DATASET_COLUMNS)).order_by(
+        table.c.created_at.desc(), table.c.id.desc()
+    )
     if city:
         stmt = stmt.where(table.c.city == bindparam("city", city))
     return [dict(row._mapping) for row in session.execute(stmt)]
@@ -244,30 +274,44 @@ def get_dataset(session: Session, name: str) -> DatasetInfo | None:
 
 def delete_dataset(session: Session, name: str) -> bool:
     """Delete a dataset and its cells; return whether it existed (no commit)."""
-    deleted = session.execute(delete(ActivityDataset).where(
-        ActivityDataset.name == bindparam("name", name)).returning(ActivityDataset.id))
+    deleted = session.execute(
+        delete(ActivityDataset)
+        .where(ActivityDataset.name == bindparam("name", name))
+        .returning(ActivityDataset.id)
+    )
     return deleted.first() is not None
 
 
-def _choose_datasets(session: Session, *, datasets: Sequence[str] | None,
-                     city: str | None) -> list[DatasetInfo]:
-    found = list_datasets(session, city=city) if not datasets else [
-        d for d in list_datasets(session) if d["name"] in set(datasets)]
+def _choose_datasets(
+    session: Session, *, datasets: Sequence[str] | None, city: str | None
+) -> list[DatasetInfo]:
+    found = (
+        list_datasets(session, city=city)
+        if not datasets
+        else [d for d in list_datasets(session) if d["name"] in set(datasets)]
+    )
     if datasets:
         missing = sorted(set(datasets) - {d["name"] for d in found})
         if missing:
-            raise InvalidInput(f"no activity dataset named {', '.join(missing)}; "
-                               "list them with `yitu analyze datasets`", field="dataset")
+            raise InvalidInput(
+                f"no activity dataset named {', '.join(missing)}; "
+                "list them with `yitu analyze datasets`",
+                field="dataset",
+            )
     if not found:
         where = f" for {city}" if city else ""
-        raise InvalidInput(f"no rider activity stored{where}; import some with "
-                           "`yitu import activity`", field="city")
+        raise InvalidInput(
+            f"no rider activity stored{where}; import some with `yitu import activity`",
+            field="city",
+        )
     resolutions = sorted({d["resolution"] for d in found})
     if len(resolutions) > 1:
         listing = ", ".join(f"{d['name']}: {d['resolution']}" for d in found)
         raise InvalidInput(
             f"the datasets use different H3 resolutions ({listing}); "
-            "choose datasets of one resolution with --dataset", field="dataset")
+            "choose datasets of one resolution with --dataset",
+            field="dataset",
+        )
     return found
 
 
@@ -312,23 +356,28 @@ def load_cells(
             func.sum(cell_table.c.weight).label("weight"),
             func.sum(cell_table.c.riders).label("rider_hours"),
         )
-        .where(cell_table.c.dataset_id.in_(bindparam("ids", [d["id"] for d in chosen],
-                                                     expanding=True)))
+        .where(
+            cell_table.c.dataset_id.in_(bindparam("ids", [d["id"] for d in chosen], expanding=True))
+        )
         .group_by(cell_table.c.cell)
         .order_by(cell_table.c.cell)
     )
     if city and not datasets:
         stmt = stmt.where(cell_table.c.city == bindparam("city", city))
     if hours is not None:
-        stmt = stmt.where(cell_table.c.hour_of_week.in_(
-            bindparam("hours", [int(h) for h in hours], expanding=True)))
+        stmt = stmt.where(
+            cell_table.c.hour_of_week.in_(
+                bindparam("hours", [int(h) for h in hours], expanding=True)
+            )
+        )
     if area_wkt is not None:
         area = func.ST_GeomFromText(bindparam("area", area_wkt), 4326)
         stmt = stmt.where(func.ST_Intersects(cell_table.c.geom, area))
     rows = session.execute(stmt).all()
     frame = pd.DataFrame(rows, columns=["cell", "lon", "lat", "points", "weight", "rider_hours"])
-    frame = frame.astype({"cell": np.int64, "lon": float, "lat": float, "points": np.int64,
-                          "weight": float})
+    frame = frame.astype(
+        {"cell": np.int64, "lon": float, "lat": float, "points": np.int64, "weight": float}
+    )
     frame["rider_hours"] = frame["rider_hours"].astype("Int64")
     return frame, chosen
 
@@ -357,11 +406,24 @@ def load_stations(
         ``id``, ``name``, ``kind``, ``status``, ``amenities``,
         ``opening_hours``, ``lon``, ``lat``, ``is_demo``.
     """
-    rows = list_places(session, bbox=bbox,
-                       where=PlaceQuery(kinds=tuple(kinds), amenities=tuple(amenities)),
-                       limit=limit, columns=MARKER_COLUMNS)
-    columns = ["id", "name", "kind", "status", "amenities", "opening_hours", "lon", "lat",
-               "is_demo"]
+    rows = list_places(
+        session,
+        bbox=bbox,
+        where=PlaceQuery(kinds=tuple(kinds), amenities=tuple(amenities)),
+        limit=limit,
+        columns=MARKER_COLUMNS,
+    )
+    columns = [
+        "id",
+        "name",
+        "kind",
+        "status",
+        "amenities",
+        "opening_hours",
+        "lon",
+        "lat",
+        "is_demo",
+    ]
     frame = pd.DataFrame(rows)
     for column in columns:
         if column not in frame:

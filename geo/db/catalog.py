@@ -110,6 +110,9 @@ def district_summary(
     session: Session, where: PlaceFilter
 ) -> list[tuple[str | None, str | None, int]]:
     """Return ``(city, district, count)`` for the matching places."""
-    stmt = where.apply(select(Place.city, Place.district, func.count(Place.id))).group_by(Place.city, Place.district).order_by(
-        Place.city, Place.district)
+    stmt = (
+        where.apply(select(Place.city, Place.district, func.count(Place.id)))
+        .group_by(Place.city, Place.district)
+        .order_by(Place.city, Place.district)
+    )
     return [(r[0], r[1], int(r[2])) for r in session.execute(stmt)]

@@ -104,7 +104,9 @@ def make_engine(
     if statement_timeout_ms is not None:
         # Explicit even when 0, so a role's own default cannot cut a batch job short.
         connect_args["options"] = f"-c statement_timeout={statement_timeout_ms}"
-    read_timeout_s = statement_timeout_ms / 1000 + connect_timeout_s if statement_timeout_ms else None
+    read_timeout_s = (
+        statement_timeout_ms / 1000 + connect_timeout_s if statement_timeout_ms else None
+    )
     engine = create_engine(
         database_url(url),
         pool_size=pool_size,
@@ -117,8 +119,9 @@ def make_engine(
     )
 
     @event.listens_for(engine, "do_connect")
-    def connect(_dialect: object, _record: object, cargs: list[Any],
-                cparams: dict[str, Any]) -> BoundedConnection:
+    def connect(
+        _dialect: object, _record: object, cargs: list[Any], cparams: dict[str, Any]
+    ) -> BoundedConnection:
         connection = BoundedConnection.connect(*cargs, **cparams)
         connection.timeout_s = read_timeout_s
         return connection

@@ -101,10 +101,18 @@ class Place(Base):
         Index("idx_places_kind_status", "kind", "status"),
         Index("idx_places_amenities", "amenities", postgresql_using="gin"),
         Index("idx_places_updated_at", "updated_at"),
-        Index("idx_places_name_trgm", "name", postgresql_using="gin",
-              postgresql_ops={"name": "gin_trgm_ops"}),
-        Index("idx_places_address_trgm", "address", postgresql_using="gin",
-              postgresql_ops={"address": "gin_trgm_ops"}),
+        Index(
+            "idx_places_name_trgm",
+            "name",
+            postgresql_using="gin",
+            postgresql_ops={"name": "gin_trgm_ops"},
+        ),
+        Index(
+            "idx_places_address_trgm",
+            "address",
+            postgresql_using="gin",
+            postgresql_ops={"address": "gin_trgm_ops"},
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)

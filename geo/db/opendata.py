@@ -42,17 +42,35 @@ class PlaceTombstone(Base):
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     kind: Mapped[str] = mapped_column(Text)
     geom: Mapped[Any] = mapped_column(Geometry("POINT", srid=4326, spatial_index=False))
-    deleted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
-                                                 server_default=func.now())
+    deleted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 TOMBSTONES = PlaceTombstone.__table__
 # Columns of an OGC feature and of the bulk files (besides the geometry).
 FEATURE_COLUMNS: tuple[str, ...] = (
-    "id", "kind", "name", "name_en", "status", "address", "province", "city", "district",
-    "adcode", "amenities", "opening_hours", "opening_hours_text", "host_type", "build_mode",
-    "capacity", "phone", "managing_union", "station_no", "six_haves", "last_verified",
-    "is_demo", "updated_at",
+    "id",
+    "kind",
+    "name",
+    "name_en",
+    "status",
+    "address",
+    "province",
+    "city",
+    "district",
+    "adcode",
+    "amenities",
+    "opening_hours",
+    "opening_hours_text",
+    "host_type",
+    "build_mode",
+    "capacity",
+    "phone",
+    "managing_union",
+    "station_no",
+    "six_haves",
+    "last_verified",
+    "is_demo",
+    "updated_at",
 )
 
 
@@ -93,12 +111,15 @@ class FeatureFilter:
             params["amenities"] = list(self.amenities)
         if self.bbox is not None:
             envelope = func.ST_MakeEnvelope(
-                *(bindparam(k, type_=Float) for k in ("west", "south", "east", "north")), 4326)
+                *(bindparam(k, type_=Float) for k in ("west", "south", "east", "north")), 4326
+            )
             # && on the GiST index, then the exact test (a point on the edge counts).
-            stmt = stmt.where(Place.geom.op("&&")(envelope),
-                              func.ST_Intersects(Place.geom, envelope))
-            params.update(zip(("west", "south", "east", "north"), map(float, self.bbox),
-                              strict=True))
+            stmt = stmt.where(
+                Place.geom.op("&&")(envelope), func.ST_Intersects(Place.geom, envelope)
+            )
+            params.update(
+                zip(("west", "south", "east", "north"), map(float, self.bbox), strict=True)
+            )
         if self.updated_from is not None:
             stmt = stmt.where(Place.updated_at >= bindparam("updated_from"))
             params["updated_from"] = self.updated_from
@@ -175,7 +196,8 @@ def get_feature(session: Session, place_id: int, *, srid: int = 4326) -> dict[st
     """Return one place (any status) with ``x``/``y`` in ``srid``, or None."""
     table = Place.__table__
     stmt = select(*(table.c[c] for c in FEATURE_COLUMNS), *_xy(srid)).where(
-        Place.id == bindparam("place_id"))
+        Place.id == bindparam("place_id")
+    )
     rows = _rows(session, stmt, {"place_id": int(place_id)})
     return rows[0] if rows else None
 
@@ -188,24 +210,34 @@ def extents_by_kind(session: Session) -> dict[str, dict[str, Any]]:
     """
     box = func.ST_Extent(Place.geom)
     stmt = select(
-        Place.kind, func.count().label("n"),
-        func.ST_XMin(box).label("w"), func.ST_YMin(box).label("s"),
-        func.ST_XMax(box).label("e"), func.ST_YMax(box).label("n_"),
-        func.min(Place.updated_at).label("t0"), func.max(Place.updated_at).label("t1"),
+        Place.kind,
+        func.count().label("n"),
+        func.ST_XMin(box).label("w"),
+        func.ST_YMin(box).label("s"),
+        func.ST_XMax(box).label("e"),
+        func.ST_YMax(box).label("n_"),
+        func.min(Place.updated_at).label("t0"),
+        func.max(Place.updated_at).label("t1"),
     ).group_by(Place.kind)
     out: dict[str, dict[str, Any]] = {}
     for r in _rows(session, stmt, {}):
-        out[r["kind"]] = {"bbox": (r["w"], r["s"], r["e"], r["n_"]), "start": r["t0"],
-                          "end": r["t1"], "count": int(r["n"])}
+        out[r["kind"]] = {
+            "bbox": (r["w"], r["s"], r["e"], r["n_"]),
+            "start": r["t0"],
+            "end": r["t1"],
+            "count": int(r["n"]),
+        }
     return out
 
 
 def iter_snapshot_rows(session: Session, *, batch: int = 5000) -> Iterator[dict[str, Any]]:
     """Yield every place (every status) by id with WGS-84 ``lon``/``lat``, streamed."""
     table = Place.__table__
-    stmt = select(*(table.c[c] for c in FEATURE_COLUMNS),
-                  func.ST_X(Place.geom).label("lon"), func.ST_Y(Place.geom).label("lat")
-                  ).order_by(Place.id)
+    stmt = select(
+        *(table.c[c] for c in FEATURE_COLUMNS),
+        func.ST_X(Place.geom).label("lon"),
+        func.ST_Y(Place.geom).label("lat"),
+    ).order_by(Place.id)
     result = session.connection().execute(stmt, execution_options={"yield_per": batch})
     for row in result:
         yield dict(row._mapping)
@@ -218,7 +250,8 @@ ORDER BY deleted_at, id LIMIT :limit
 """)
 
 
-def tombstones_since(session: Session, since: datetime, *, until: datetime | None = None,
-                     limit: int = 500) -> list[dict[str, Any]]:
+def tombstones_since(
+    session: Session, since: datetime, *, until: datetime | None = None, limit: int = 500
+) -> list[dict[str, Any]]:
     """Return places deleted after ``since`` (and up to ``until``): id, kind, deleted_at."""
     return _rows(session, TOMBSTONES_SQL, {"since": since, "until": until, "limit": int(limit)})

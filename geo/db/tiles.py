@@ -74,11 +74,16 @@ def _sql(*, z: int, one_tile: bool) -> str:
         tile = "CAST(:x AS int) AS tx, CAST(:y AS int) AS ty"
         where = "AND geom && ST_MakeEnvelope(:west, :south, :east, :north, 4326)"
     else:
-        tile = ("floor((ST_X(geom) + 180.0) / 360.0 * :side)::int AS tx, "
-                "floor((1.0 - asinh(tan(radians(ST_Y(geom)))) / pi()) / 2.0 * :side)::int AS ty")
+        tile = (
+            "floor((ST_X(geom) + 180.0) / 360.0 * :side)::int AS tx, "
+            "floor((1.0 - asinh(tan(radians(ST_Y(geom)))) / pi()) / 2.0 * :side)::int AS ty"
+        )
         where = ""
     return _FEATURES.format(
-        tile=tile, where=where, extent=EXTENT, layer=LAYER,
+        tile=tile,
+        where=where,
+        extent=EXTENT,
+        layer=LAYER,
         cell=f"floor(px / {cell})::int" if cell else "id",
         cell_y=f"floor(py / {cell})::int" if cell else "0",
     )
@@ -98,8 +103,15 @@ def place_tile(session: Session, z: int, x: int, y: int) -> bytes:
         with :func:`geo.opendata.tiles.check_tile`.
     """
     west, south, east, north = tile_lonlat_bounds(z, x, y)
-    params = {**_params(z), "x": x, "y": y, "west": west, "south": south, "east": east,
-              "north": north}
+    params = {
+        **_params(z),
+        "x": x,
+        "y": y,
+        "west": west,
+        "south": south,
+        "east": east,
+        "north": north,
+    }
     row = session.connection().execute(text(_sql(z=z, one_tile=True)), params).first()
     return bytes(row.mvt) if row is not None and row.mvt is not None else b""
 
@@ -108,7 +120,8 @@ def zoom_tiles(session: Session, z: int) -> Iterator[tuple[int, int, bytes]]:
     """Yield ``(x, y, mvt)`` for every non-empty tile of zoom ``z``, in one query."""
     # Options on this execute only: Connection.execution_options() would change
     # the connection itself, and later statements (savepoints) with it.
-    result = session.connection().execute(text(_sql(z=z, one_tile=False)), _params(z),
-                                          execution_options={"yield_per": 256})
+    result = session.connection().execute(
+        text(_sql(z=z, one_tile=False)), _params(z), execution_options={"yield_per": 256}
+    )
     for row in result:
         yield int(row.tx), int(row.ty), bytes(row.mvt)

@@ -52,7 +52,10 @@ EPSG4490 = ServedCRS(OGC_CRS + "EPSG/0/4490", 4490, True, "EPSG:4490 (CGCS2000 l
 EPSG3857 = ServedCRS(OGC_CRS + "EPSG/0/3857", 3857, False, "EPSG:3857 (Web Mercator, metres)")
 SERVED: tuple[ServedCRS, ...] = (CRS84, EPSG4326, EPSG4490, EPSG3857)
 _BY_KEY = {c.uri: c for c in SERVED} | {
-    "CRS84": CRS84, "OGC:CRS84": CRS84, "EPSG:4326": EPSG4326, "EPSG:4490": EPSG4490,
+    "CRS84": CRS84,
+    "OGC:CRS84": CRS84,
+    "EPSG:4326": EPSG4326,
+    "EPSG:4490": EPSG4490,
     "EPSG:3857": EPSG3857,
 }
 
@@ -73,8 +76,9 @@ def served_crs(text: str | None, *, field: str = "crs") -> ServedCRS:
     found = _BY_KEY.get(key) or _BY_KEY.get(key.upper())
     if found is None:
         listed = ", ".join(c.uri for c in SERVED)
-        raise InvalidInput(f"{field} {text[:100]!r} is not served; use one of {listed}",
-                           field=field)
+        raise InvalidInput(
+            f"{field} {text[:100]!r} is not served; use one of {listed}", field=field
+        )
     return found
 
 
@@ -93,8 +97,9 @@ def mercator_to_lonlat(x: float, y: float) -> tuple[float, float]:
     return lon, lat
 
 
-def to_lonlat_bbox(values: tuple[float, float, float, float],
-                   crs: ServedCRS) -> tuple[float, float, float, float]:
+def to_lonlat_bbox(
+    values: tuple[float, float, float, float], crs: ServedCRS
+) -> tuple[float, float, float, float]:
     """Return a bbox written in ``crs`` as WGS-84 ``(west, south, east, north)`` degrees."""
     a, b, c, d = values
     if crs.srid == 3857:

@@ -42,7 +42,9 @@ class Column:
 
 
 COLUMNS: tuple[Column, ...] = (
-    Column("id", "integer", "Stable place id (also the API and OGC feature id)", "站点编号（稳定）"),
+    Column(
+        "id", "integer", "Stable place id (also the API and OGC feature id)", "站点编号（稳定）"
+    ),
     Column("kind", "text", "Kind: " + ", ".join(KINDS), "类型"),
     Column("name", "text", "Name as the ledger gives it", "名称"),
     Column("name_en", "text", "English name, when known", "英文名称"),
@@ -54,12 +56,21 @@ COLUMNS: tuple[Column, ...] = (
     Column("adcode", "text", "Six-digit administrative code of the district", "行政区划代码"),
     Column("lon", "float", "Longitude, WGS-84 degrees (EPSG:4326)", "经度（WGS-84）"),
     Column("lat", "float", "Latitude, WGS-84 degrees (EPSG:4326)", "纬度（WGS-84）"),
-    Column("amenities", "text", "Amenity codes separated by ';' (" + ", ".join(AMENITIES) + ")",
-           "设施（分号分隔）"),
-    Column("opening_hours", "text", "Opening hours in OpenStreetMap opening_hours syntax",
-           "开放时间（OSM 格式）"),
-    Column("opening_hours_text", "text", "Opening hours as the ledger wrote them",
-           "开放时间（原文）"),
+    Column(
+        "amenities",
+        "text",
+        "Amenity codes separated by ';' (" + ", ".join(AMENITIES) + ")",
+        "设施（分号分隔）",
+    ),
+    Column(
+        "opening_hours",
+        "text",
+        "Opening hours in OpenStreetMap opening_hours syntax",
+        "开放时间（OSM 格式）",
+    ),
+    Column(
+        "opening_hours_text", "text", "Opening hours as the ledger wrote them", "开放时间（原文）"
+    ),
     Column("open_24h", "boolean", "Open 24 hours a day, 7 days a week", "24小时开放"),
     Column("host_type", "text", "Kind of premises hosting the place", "依托阵地类型"),
     Column("build_mode", "text", "self_built or co_built", "建设方式"),
@@ -67,12 +78,20 @@ COLUMNS: tuple[Column, ...] = (
     Column("phone", "text", "Public contact phone", "联系电话"),
     Column("managing_union", "text", "Union that runs it", "管理工会"),
     Column("station_no", "text", "Number in the union's own register", "站点编号（工会）"),
-    Column("six_haves", "text", "The 'six haves' the place meets, codes separated by ';'",
-           "六有（分号分隔）"),
+    Column(
+        "six_haves",
+        "text",
+        "The 'six haves' the place meets, codes separated by ';'",
+        "六有（分号分隔）",
+    ),
     Column("last_verified", "date", "Date someone last checked it", "最近核实日期"),
     Column("is_demo", "boolean", "Invented demonstration data, not a real place", "演示数据"),
-    Column("updated_at", "timestamp", "Last change (UTC in GeoParquet/GeoJSON/FlatGeobuf; "
-           "Asia/Shanghai local time in CSV)", "最近更新时间"),
+    Column(
+        "updated_at",
+        "timestamp",
+        "Last change (UTC in GeoParquet/GeoJSON/FlatGeobuf; Asia/Shanghai local time in CSV)",
+        "最近更新时间",
+    ),
 )
 COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in COLUMNS)
 

@@ -67,8 +67,9 @@ def check_tile(z: int, x: int, y: int) -> None:
         raise InvalidInput(f"y {y} is outside 0..{side - 1} at zoom {z}", field="y")
 
 
-def tile_lonlat_bounds(z: int, x: int, y: int, *, buffer_frac: float = 0.0
-                       ) -> tuple[float, float, float, float]:
+def tile_lonlat_bounds(
+    z: int, x: int, y: int, *, buffer_frac: float = 0.0
+) -> tuple[float, float, float, float]:
     """Return WGS-84 ``(west, south, east, north)`` degrees of tile ``z/x/y``.
 
     ``buffer_frac`` widens the box by that fraction of the tile on each side
@@ -95,8 +96,9 @@ def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
     return min(max(x, 0), side - 1), min(max(y, 0), side - 1)
 
 
-def tiles_covering(bbox: tuple[float, float, float, float], z: int
-                   ) -> Iterator[tuple[int, int, int]]:
+def tiles_covering(
+    bbox: tuple[float, float, float, float], z: int
+) -> Iterator[tuple[int, int, int]]:
     """Yield every ``(z, x, y)`` tile meeting a WGS-84 bbox, row by row."""
     x0, y0 = tile_of(bbox[0], bbox[3], z)
     x1, y1 = tile_of(bbox[2], bbox[1], z)
@@ -112,5 +114,4 @@ def cell_units(z: int) -> int:
 
 # The first national view: a 1280 x 800 screen shows mainland China at zoom 4.
 NATIONAL_VIEW_ZOOM = 4
-NATIONAL_VIEW_BBOX: tuple[float, float, float, float] = (
-    CHINA_BBOX[0], 18.0, 135.0, CHINA_BBOX[3])
+NATIONAL_VIEW_BBOX: tuple[float, float, float, float] = (CHINA_BBOX[0], 18.0, 135.0, CHINA_BBOX[3])

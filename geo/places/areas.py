@@ -100,8 +100,7 @@ def find_area(name_or_adcode: str | int) -> Area:
         name_or_adcode = str(name_or_adcode)
     if not isinstance(name_or_adcode, str) or not name_or_adcode.strip():
         raise InvalidInput("area must be a Chinese place name or a 6-digit adcode", field="area")
-    level, adcode = _resolve(name_or_adcode, levels=("province", "city", "district"),
-                             field="area")
+    level, adcode = _resolve(name_or_adcode, levels=("province", "city", "district"), field="area")
     return _area(level, adcode)
 
 

@@ -9,8 +9,7 @@ from geo.places.crs import to_wgs84_arrays
 from geo.places.vocabulary import SOURCE_CRSES
 
 
-def points_to_wgs84(lon: np.ndarray, lat: np.ndarray, *,
-                    crs: str) -> tuple[np.ndarray, np.ndarray]:
+def points_to_wgs84(lon: np.ndarray, lat: np.ndarray, *, crs: str) -> tuple[np.ndarray, np.ndarray]:
     """Convert points to WGS-84 from a Chinese datum or an EPSG CRS.
 
     Parameters
@@ -36,8 +35,8 @@ def points_to_wgs84(lon: np.ndarray, lat: np.ndarray, *,
         source = CRS.from_user_input(text)
     except CRSError:
         raise InvalidInput(
-            f"crs {crs!r} is not known; expected wgs84, gcj02, bd09 or an EPSG code",
-            field="crs") from None
+            f"crs {crs!r} is not known; expected wgs84, gcj02, bd09 or an EPSG code", field="crs"
+        ) from None
     if source.equals(CRS.from_epsg(4326), ignore_axis_order=True):
         return np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
     transformer = Transformer.from_crs(source, 4326, always_xy=True)

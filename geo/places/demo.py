@@ -27,9 +27,24 @@ DEMO_SOURCE = "demo:xining"
 # GeoJSON properties that are PlaceRecord fields; everything else in the
 # file (``demo_notice``) is information for people, not for the record.
 _FIELDS = (
-    "external_id", "kind", "name", "name_en", "address", "province", "city", "district",
-    "adcode", "ledger_district", "opening_hours_text", "status", "host_type", "build_mode",
-    "capacity", "phone", "managing_union", "station_no",
+    "external_id",
+    "kind",
+    "name",
+    "name_en",
+    "address",
+    "province",
+    "city",
+    "district",
+    "adcode",
+    "ledger_district",
+    "opening_hours_text",
+    "status",
+    "host_type",
+    "build_mode",
+    "capacity",
+    "phone",
+    "managing_union",
+    "station_no",
 )
 
 

@@ -10,11 +10,13 @@ def _without_prefix(written: str, official: District) -> str:
     """Drop a leading province and city (青海省西宁市城中区 -> 城中区)."""
     table = _table()
     text = written
-    for forms in (table.province_forms[official.province_adcode],
-                  table.city_forms[official.city_adcode]):
+    for forms in (
+        table.province_forms[official.province_adcode],
+        table.city_forms[official.city_adcode],
+    ):
         for prefix in forms:  # longest first
             if text.startswith(prefix) and len(text) > len(prefix):
-                text = text[len(prefix):]
+                text = text[len(prefix) :]
                 break
     return text
 
@@ -86,37 +88,49 @@ def check_written_district(written: str | None, official: District | None) -> Di
     text = _clean(written) if written else ""
     if official is None:
         return DistrictCheck(
-            "outside", written, None,
+            "outside",
+            written,
+            None,
             "the location is not inside any district of China; check the coordinates "
             "and their coordinate system",
         )
     where = f"{official.district} ({official.city}, adcode {official.adcode})"
     if not text:
-        return DistrictCheck("missing", written, official,
-                             f"no district written; the location is in {where}")
+        return DistrictCheck(
+            "missing", written, official, f"no district written; the location is in {where}"
+        )
     if district_matches(text, official):
         return DistrictCheck("match", written, official, f"written district {text} is {where}")
     local = _without_prefix(text, official)
     other = next(
-        (d for d in _table().by_city[official.city_adcode]
-         if d.adcode != official.adcode and district_matches(local, d)),
+        (
+            d
+            for d in _table().by_city[official.city_adcode]
+            if d.adcode != official.adcode and district_matches(local, d)
+        ),
         None,
     )
     if other is not None:
         return DistrictCheck(
-            "mismatch", written, official,
+            "mismatch",
+            written,
+            official,
             f"written district {text}"
             + (f" is {other.district}" if other.district != text else "")
             + f", but the location is in {where}",
         )
     if is_development_zone(local):
         return DistrictCheck(
-            "zone", written, official,
+            "zone",
+            written,
+            official,
             f"written district {text} is a development zone, not an official district; "
             f"located in {where}",
         )
     return DistrictCheck(
-        "mismatch", written, official,
+        "mismatch",
+        written,
+        official,
         f"written district {text} is not an official district of {official.city}; "
         f"located in {where}",
     )

@@ -145,8 +145,14 @@ class _Table:
         """Full names of every district, city and province, for suggestions."""
         labels: set[str] = set()
         for d in self.districts:
-            labels.update({_label(d.province, d.city, d.district), _label(d.city, None, d.district),
-                           d.city, d.province})
+            labels.update(
+                {
+                    _label(d.province, d.city, d.district),
+                    _label(d.city, None, d.district),
+                    d.city,
+                    d.province,
+                }
+            )
         return tuple(sorted(labels))
 
 
@@ -341,8 +347,9 @@ def nearest_districts(
     point_i, tree_i = point_i[first], tree_i[first]
     lines = shapely.shortest_line(table.geoms[tree_i], points[point_i])
     coords = shapely.get_coordinates(lines).reshape(-1, 2, 2)
-    _az, _back, metres = Geod(ellps="WGS84").inv(coords[:, 0, 0], coords[:, 0, 1],
-                                                   coords[:, 1, 0], coords[:, 1, 1])
+    _az, _back, metres = Geod(ellps="WGS84").inv(
+        coords[:, 0, 0], coords[:, 0, 1], coords[:, 1, 0], coords[:, 1, 1]
+    )
     distance_m[finite[point_i]] = np.asarray(metres, dtype=np.float64)
     for i, t in zip(finite[point_i], tree_i, strict=True):
         found[int(i)] = table.districts[int(t)]
@@ -360,8 +367,9 @@ def district_by_adcode(adcode: str | int) -> District:
     table = _table()
     key = str(adcode).strip()
     if key not in table.by_adcode:
-        raise InvalidInput(f"no district has adcode {key!r}; expected a 6-digit county-level code",
-                           field="adcode")
+        raise InvalidInput(
+            f"no district has adcode {key!r}; expected a 6-digit county-level code", field="adcode"
+        )
     return table.districts[table.by_adcode[key]]
 
 

@@ -18,13 +18,31 @@ ADMIN_SOURCE = "admin"
 
 #: Fields an admin form may set (the importer's field names).
 FORM_FIELDS: tuple[str, ...] = (
-    "name", "name_en", "kind", "address", "lon", "lat", "opening_hours_text", "amenities",
-    "status", "host_type", "build_mode", "capacity", "phone", "managing_union", "station_no",
+    "name",
+    "name_en",
+    "kind",
+    "address",
+    "lon",
+    "lat",
+    "opening_hours_text",
+    "amenities",
+    "status",
+    "host_type",
+    "build_mode",
+    "capacity",
+    "phone",
+    "managing_union",
+    "station_no",
 )
 
 
-def validate_form(form: Mapping[str, Any], *, crs: str, default_kind: str = "station",
-                  external_id: str | None = None) -> tuple[PlaceRecord | None, Report]:
+def validate_form(
+    form: Mapping[str, Any],
+    *,
+    crs: str,
+    default_kind: str = "station",
+    external_id: str | None = None,
+) -> tuple[PlaceRecord | None, Report]:
     """Validate one place typed into a form, with the ledger importer's rules.
 
     Parameters
@@ -48,8 +66,9 @@ def validate_form(form: Mapping[str, Any], *, crs: str, default_kind: str = "sta
     row = {k: (None if form.get(k) in (None, "", []) else form.get(k)) for k in FORM_FIELDS}
     row["external_id"] = external_id or f"admin:{uuid.uuid4()}"
     report = Report(source=ADMIN_SOURCE)
-    parsed = parse_places([(1, row)], ImportOptions(kind=default_kind, crs=crs,
-                                                    source=ADMIN_SOURCE), report)
+    parsed = parse_places(
+        [(1, row)], ImportOptions(kind=default_kind, crs=crs, source=ADMIN_SOURCE), report
+    )
     if not parsed:
         return None, report
     finished = finish_places(parsed, report)

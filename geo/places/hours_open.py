@@ -301,8 +301,11 @@ def summarise(osm: str | None, original: str | None, at: datetime) -> HoursSumma
     local = _local(at)
     today = local.date()
     if not osm:
-        return (HoursSummary(today, "as_written", note=written) if written
-                else HoursSummary(today, "no_hours"))
+        return (
+            HoursSummary(today, "as_written", note=written)
+            if written
+            else HoursSummary(today, "no_hours")
+        )
     state = open_state(osm, local)
     intervals = tuple(today_intervals(osm, today))
     if state == "open":
@@ -312,16 +315,27 @@ def summarise(osm: str | None, original: str | None, at: datetime) -> HoursSumma
         return HoursSummary(today, "all_day" if whole_day else "open", today=intervals)
     if state == "unknown":
         return HoursSummary(today, "unstated", note=_compiled(osm).state(local)[1] or written)
-    upcoming = next(((start, kind, text) for start, _end, kind, text
-                     in _intervals(osm, local, local + _HORIZON) if kind != "closed"), None)
+    upcoming = next(
+        (
+            (start, kind, text)
+            for start, _end, kind, text in _intervals(osm, local, local + _HORIZON)
+            if kind != "closed"
+        ),
+        None,
+    )
     if upcoming is None:
         return HoursSummary(today, "not_soon")
     opens, kind, text = upcoming
     later_today = opens.date() == today
     if kind == "unknown":
-        return HoursSummary(today, "closed_unstated", note=text or written,
-                            opens_today=later_today or bool(intervals))
+        return HoursSummary(
+            today,
+            "closed_unstated",
+            note=text or written,
+            opens_today=later_today or bool(intervals),
+        )
     if later_today:
         return HoursSummary(today, "later_today", today=intervals, opens_at=opens)
-    return HoursSummary(today, "closed" if intervals else "closed_today", today=intervals,
-                        opens_at=opens)
+    return HoursSummary(
+        today, "closed" if intervals else "closed_today", today=intervals, opens_at=opens
+    )

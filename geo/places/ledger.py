@@ -142,8 +142,13 @@ class Report:
 # First bytes of the formats recognised by content.
 ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Excel 97-2003 .xls, old .doc
-SUFFIX_FORMATS = {".csv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".geojson": "geojson",
-                  ".json": "json"}
+SUFFIX_FORMATS = {
+    ".csv": "csv",
+    ".txt": "csv",
+    ".xlsx": "xlsx",
+    ".geojson": "geojson",
+    ".json": "json",
+}
 FORMAT_LABELS = {"csv": "CSV", "xlsx": "XLSX workbook", "geojson": "GeoJSON", "json": "JSON"}
 
 
@@ -172,18 +177,24 @@ def detect_format(path: Path, detected: dict[str, str] | None = None) -> str:
     with path.open("rb") as f:
         head = f.read(8)
     if head.startswith(OLE_MAGIC):
-        raise LedgerError(f"{path.name} is an Excel 97-2003 (.xls) workbook; open it in Excel "
-                          "or WPS and save it as .xlsx or CSV (UTF-8)")
+        raise LedgerError(
+            f"{path.name} is an Excel 97-2003 (.xls) workbook; open it in Excel "
+            "or WPS and save it as .xlsx or CSV (UTF-8)"
+        )
     if head.startswith(ZIP_MAGIC):
         try:
             with zipfile.ZipFile(path) as archive:
                 is_workbook = "xl/workbook.xml" in archive.namelist()
         except (zipfile.BadZipFile, OSError) as exc:
-            raise LedgerError(f"{path.name} starts like a zip archive but is damaged; save "
-                              "it again as .xlsx or CSV") from exc
+            raise LedgerError(
+                f"{path.name} starts like a zip archive but is damaged; save "
+                "it again as .xlsx or CSV"
+            ) from exc
         if not is_workbook:
-            raise LedgerError(f"{path.name} is a zip archive but not an Excel workbook "
-                              "(no xl/workbook.xml); expected .xlsx, CSV, GeoJSON or JSON")
+            raise LedgerError(
+                f"{path.name} is a zip archive but not an Excel workbook "
+                "(no xl/workbook.xml); expected .xlsx, CSV, GeoJSON or JSON"
+            )
         found = "xlsx"
     elif named == "xlsx":
         found = "csv"  # text named .xlsx: CSV is the one text format Excel writes
@@ -192,8 +203,10 @@ def detect_format(path: Path, detected: dict[str, str] | None = None) -> str:
     if detected is not None:
         detected["format"] = found
     if detected is not None and found != named:
-        detected["note"] = (f"named {suffix} but recognised by its content as "
-                            f"{FORMAT_LABELS[found]}; read as {FORMAT_LABELS[found]}")
+        detected["note"] = (
+            f"named {suffix} but recognised by its content as "
+            f"{FORMAT_LABELS[found]}; read as {FORMAT_LABELS[found]}"
+        )
     return found
 
 
@@ -274,7 +287,8 @@ def decode_text(data: bytes, name: str) -> tuple[str, str]:
         return data.decode(encoding), ENCODINGS[encoding]
     except UnicodeDecodeError:
         raise LedgerError(
-            f"{name}: text is neither UTF-8 nor GBK/GB18030; save it as UTF-8 CSV") from None
+            f"{name}: text is neither UTF-8 nor GBK/GB18030; save it as UTF-8 CSV"
+        ) from None
 
 
 def guess_delimiter(text: str) -> str:

@@ -48,8 +48,9 @@ def read_polygon(path: Any, *, crs: str = "wgs84") -> Any:
     if not path.is_file():
         raise InvalidInput(f"{path}: no such polygon file", field="polygon")
     if path.stat().st_size > MAX_POLYGON_BYTES:
-        raise InvalidInput(f"{path.name} is larger than {MAX_POLYGON_BYTES // 2**20} MB",
-                           field="polygon")
+        raise InvalidInput(
+            f"{path.name} is larger than {MAX_POLYGON_BYTES // 2**20} MB", field="polygon"
+        )
     try:
         document = json.loads(path.read_text(encoding="utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError):
@@ -64,14 +65,17 @@ def read_polygon(path: Any, *, crs: str = "wgs84") -> Any:
         geometries = [document]
     shapes = []
     for geometry in geometries:
-        if not isinstance(geometry, dict) or geometry.get("type") not in ("Polygon",
-                                                                         "MultiPolygon"):
+        if not isinstance(geometry, dict) or geometry.get("type") not in (
+            "Polygon",
+            "MultiPolygon",
+        ):
             continue
         try:
             shapes.append(shape(geometry))
         except (ValueError, TypeError, AttributeError):
-            raise InvalidInput(f"{path.name}: a polygon has malformed coordinates",
-                               field="polygon") from None
+            raise InvalidInput(
+                f"{path.name}: a polygon has malformed coordinates", field="polygon"
+            ) from None
     if not shapes:
         raise InvalidInput(f"{path.name} holds no Polygon or MultiPolygon", field="polygon")
     area = shapely.union_all([shapely.make_valid(s) for s in shapes])

@@ -445,8 +445,11 @@ OUTSIDE_TOLERANCE_M = 5_000.0
 
 
 def reject_far_outside(
-    rows: list[tuple[int, PlaceRecord]], lon: np.ndarray, lat: np.ndarray,
-    nowhere: np.ndarray, report: Report,
+    rows: list[tuple[int, PlaceRecord]],
+    lon: np.ndarray,
+    lat: np.ndarray,
+    nowhere: np.ndarray,
+    report: Report,
 ) -> set[int]:
     """Reject rows lying more than ``OUTSIDE_TOLERANCE_M`` from every Chinese district.
 
@@ -474,11 +477,14 @@ def reject_far_outside(
         number, record = rows[int(i)]
         where = _label(district.province, district.city, district.district)
         report.error(
-            number, "outside_china",
+            number,
+            "outside_china",
             f"({record.lon:.6f}, {record.lat:.6f}) lies in no Chinese district: "
             f"{metres / 1000:.0f} km from the nearest, {where} ({district.adcode}); "
             "check the coordinates (a mistyped digit? longitude and latitude swapped?)",
-            field="lon", name=record.name)
+            field="lon",
+            name=record.name,
+        )
         rejected.add(int(i))
     return rejected
 

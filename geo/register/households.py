@@ -138,7 +138,7 @@ def normalize_phone(value: str) -> str:
     digits = re.sub(r"\D", "", unicodedata.normalize("NFKC", value))
     for prefix in ("0086", "86"):
         if digits.startswith(prefix) and len(digits) - len(prefix) == 11:
-            return digits[len(prefix):]
+            return digits[len(prefix) :]
     return digits
 
 
@@ -163,10 +163,14 @@ def check_id_number(value: str) -> str:
     if not _ID_SHAPE.match(number):
         raise InvalidInput(
             "ID number must be 18 characters: 17 digits and a digit or X "
-            f"(got {len(number)} characters)", field="id_number")
+            f"(got {len(number)} characters)",
+            field="id_number",
+        )
     if not id_checksum_ok(number):
-        raise InvalidInput("ID number check character does not match (GB 11643); "
-                           "look for a typing error", field="id_number")
+        raise InvalidInput(
+            "ID number check character does not match (GB 11643); look for a typing error",
+            field="id_number",
+        )
     try:
         date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:
@@ -181,7 +185,9 @@ def check_phone(value: str) -> str:
         return digits
     raise InvalidInput(
         f"phone must be an 11-digit mobile number or a landline with area code "
-        f"(got {len(digits)} digits)", field="phone")
+        f"(got {len(digits)} digits)",
+        field="phone",
+    )
 
 
 _CATEGORY_INDEX = term_index(CATEGORY_TERMS)
@@ -219,18 +225,17 @@ def validate(record: HouseholdRecord) -> HouseholdRecord:
         raise InvalidInput("household number is longer than 64 characters", field="household_no")
     name = normalize_name(record.name) if record.name else ""
     if not name:
-        raise InvalidInput("name is missing; every household has a head of household",
-                           field="name")
+        raise InvalidInput("name is missing; every household has a head of household", field="name")
     if len(name) > 64:
         raise InvalidInput("name is longer than 64 characters", field="name")
     if not _ADCODE.match(record.adcode or ""):
-        raise InvalidInput("adcode must be 6 digits (the district's administrative code)",
-                           field="adcode")
+        raise InvalidInput(
+            "adcode must be 6 digits (the district's administrative code)", field="adcode"
+        )
     if record.category not in CATEGORIES:
         raise InvalidInput(f"category must be one of {', '.join(CATEGORIES)}", field="category")
     if record.status not in HOUSEHOLD_STATUSES:
-        raise InvalidInput(f"status must be one of {', '.join(HOUSEHOLD_STATUSES)}",
-                           field="status")
+        raise InvalidInput(f"status must be one of {', '.join(HOUSEHOLD_STATUSES)}", field="status")
     if record.members is not None and not 1 <= record.members <= 30:
         raise InvalidInput("members must be between 1 and 30", field="members")
     if (record.lon is None) != (record.lat is None):
@@ -267,8 +272,10 @@ class HouseholdImportOptions:
 
     def __post_init__(self) -> None:
         if self.crs not in SOURCE_CRSES:
-            raise InvalidInput(f"crs {self.crs!r} is unknown; expected one of "
-                               f"{', '.join(SOURCE_CRSES)}", field="crs")
+            raise InvalidInput(
+                f"crs {self.crs!r} is unknown; expected one of {', '.join(SOURCE_CRSES)}",
+                field="crs",
+            )
         if not self.source.strip():
             raise InvalidInput("source must not be empty", field="source")
         if self.default_adcode is not None and not _ADCODE.match(self.default_adcode):
@@ -290,8 +297,9 @@ def _parse_float(value: Any, field: str) -> float | None:
     try:
         number = float(str(value).strip().rstrip("°"))
     except ValueError:
-        raise InvalidInput(f"{field} is not a number; expected decimal degrees",
-                           field=field) from None
+        raise InvalidInput(
+            f"{field} is not a number; expected decimal degrees", field=field
+        ) from None
     if not math.isfinite(number):
         raise InvalidInput(f"{field} must be a finite number of degrees", field=field)
     return number
@@ -309,15 +317,17 @@ class HouseholdRowParser:
     def map_headers(self, raw: Mapping[str, Any]) -> None:
         """Match headers to fields; refuse a ledger without number or name."""
         headers = list(raw)
-        self.mapping, unmapped = map_columns(headers, HOUSEHOLD_SYNONYMS,
-                                             explicit=self.options.mapping)
+        self.mapping, unmapped = map_columns(
+            headers, HOUSEHOLD_SYNONYMS, explicit=self.options.mapping
+        )
         self.report.columns = dict(self.mapping)
         self.report.ignored_columns = [h for h in unmapped if not h.startswith("__")]
         missing = {"household_no", "name"} - set(self.mapping.values())
         if missing:
             raise LedgerError(
                 f"no column for {', '.join(sorted(missing))}; the file's columns are "
-                f"{', '.join(headers)}. Rename them or pass --map COLUMN=field")
+                f"{', '.join(headers)}. Rename them or pass --map COLUMN=field"
+            )
 
     def parse(self, number: int, raw: Mapping[str, Any]) -> HouseholdRecord | None:
         """Return the record for one row (coordinates still in the ledger's CRS), or None."""
@@ -327,9 +337,12 @@ class HouseholdRowParser:
         row = {self.mapping[h]: v for h, v in raw.items() if h in self.mapping}
         household_no = _text(row.get("household_no"))
         if household_no and household_no in self.seen:
-            self.report.error(number, "duplicate_household_no",
-                              f"household number {household_no} also on row "
-                              f"{self.seen[household_no]}", field="household_no")
+            self.report.error(
+                number,
+                "duplicate_household_no",
+                f"household number {household_no} also on row {self.seen[household_no]}",
+                field="household_no",
+            )
             return None
         if household_no:
             self.seen[household_no] = number
@@ -337,9 +350,13 @@ class HouseholdRowParser:
         # (18 digits exceed a double's precision); the text is unrecoverable.
         id_cell = row.get("id_number")
         if isinstance(id_cell, int | float) and not isinstance(id_cell, bool):
-            self.report.error(number, "id_number_as_number",
-                              "ID number is stored as a number, so Excel has rounded it; "
-                              "format the column as text and type it again", field="id_number")
+            self.report.error(
+                number,
+                "id_number_as_number",
+                "ID number is stored as a number, so Excel has rounded it; "
+                "format the column as text and type it again",
+                field="id_number",
+            )
             return None
         try:
             record = HouseholdRecord(
@@ -377,9 +394,12 @@ class HouseholdRowParser:
             return "other"
         code = normalize_category(written)
         if code is None:
-            self.report.warn(number, "unknown_category",
-                             f"category {written!r} is unknown; recorded as other",
-                             field="category")
+            self.report.warn(
+                number,
+                "unknown_category",
+                f"category {written!r} is unknown; recorded as other",
+                field="category",
+            )
             return "other"
         return code
 
@@ -389,8 +409,9 @@ class HouseholdRowParser:
             return "active"
         code = normalize_household_status(written)
         if code is None:
-            raise InvalidInput(f"status {written!r} is unknown; expected 在档 or 已脱困",
-                               field="status")
+            raise InvalidInput(
+                f"status {written!r} is unknown; expected 在档 or 已脱困", field="status"
+            )
         return code
 
     def _members(self, row: Mapping[str, Any]) -> int | None:
@@ -403,8 +424,9 @@ class HouseholdRowParser:
         return int(digits.group())
 
 
-def parse_households(rows: Iterable[Row], options: HouseholdImportOptions,
-                     report: Report) -> list[tuple[int, HouseholdRecord]]:
+def parse_households(
+    rows: Iterable[Row], options: HouseholdImportOptions, report: Report
+) -> list[tuple[int, HouseholdRecord]]:
     """Validate every ledger row; return ``(row_number, record)`` for accepted rows.
 
     Coordinates are still in ``options.crs`` and adcodes may be placeholders
@@ -418,8 +440,9 @@ def parse_households(rows: Iterable[Row], options: HouseholdImportOptions,
     return parse_all(rows, HouseholdRowParser(options, report).parse, report)
 
 
-def finish_households(rows: list[tuple[int, HouseholdRecord]], options: HouseholdImportOptions,
-                      report: Report) -> list[tuple[int, HouseholdRecord]]:
+def finish_households(
+    rows: list[tuple[int, HouseholdRecord]], options: HouseholdImportOptions, report: Report
+) -> list[tuple[int, HouseholdRecord]]:
     """Convert locations to WGS-84 and settle each record's district adcode.
 
     The adcode decides which caseworkers see a household, so it must be
@@ -454,14 +477,21 @@ def finish_households(rows: list[tuple[int, HouseholdRecord]], options: Househol
         located = official.get(i)
         adcode = written or located or options.default_adcode
         if adcode is None:
-            report.error(number, "no_district",
-                         "no adcode column, no location inside a district, and no "
-                         "--default-adcode; a caseworker district is required", field="adcode")
+            report.error(
+                number,
+                "no_district",
+                "no adcode column, no location inside a district, and no "
+                "--default-adcode; a caseworker district is required",
+                field="adcode",
+            )
             continue
         if written and located and written != located:
-            report.warn(number, "district_mismatch",
-                        f"written adcode {written} but the location is in {located}",
-                        field="adcode")
+            report.warn(
+                number,
+                "district_mismatch",
+                f"written adcode {written} but the location is in {located}",
+                field="adcode",
+            )
         district = record.district or (names.get(i) if adcode == located else None)
         finished.append((number, replace(record, adcode=adcode, district=district)))
     return finished
@@ -493,8 +523,9 @@ def parse_amount(text_value: str) -> Decimal:
     try:
         amount = Decimal(cleaned)
     except (InvalidOperation, ValueError):
-        raise InvalidInput("amount must be a number of yuan, e.g. 500 or 500.00",
-                           field="amount_yuan") from None
+        raise InvalidInput(
+            "amount must be a number of yuan, e.g. 500 or 500.00", field="amount_yuan"
+        ) from None
     if not amount.is_finite() or amount < 0 or amount >= Decimal(1_000_000):
         raise InvalidInput("amount must be between 0 and 999999.99 yuan", field="amount_yuan")
     if amount != amount.quantize(Decimal("0.01")):
@@ -507,5 +538,7 @@ def _registered_on(value: Any) -> date | None:
     try:
         return parse_date(value)
     except ValueError:
-        raise InvalidInput("registration date must be a real date, YYYY-MM-DD or YYYY年M月D日",
-                           field="registered_on") from None
+        raise InvalidInput(
+            "registration date must be a real date, YYYY-MM-DD or YYYY年M月D日",
+            field="registered_on",
+        ) from None

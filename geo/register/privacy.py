@@ -108,8 +108,9 @@ def check_parameters(*, resolution: int, k: int) -> None:
         raise InvalidInput(f"k {k} is below the minimum of {MIN_K}", field="k")
 
 
-def suppress_small_cells(counts: Iterable[tuple[str, int]], *, k: int = DEFAULT_K,
-                         resolution: int = DEFAULT_RESOLUTION) -> CellAggregate:
+def suppress_small_cells(
+    counts: Iterable[tuple[str, int]], *, k: int = DEFAULT_K, resolution: int = DEFAULT_RESOLUTION
+) -> CellAggregate:
     """Drop cells holding fewer than ``k`` points from precomputed counts.
 
     Parameters
@@ -147,12 +148,16 @@ def suppress_small_cells(counts: Iterable[tuple[str, int]], *, k: int = DEFAULT_
         total[cell] += int(count)
     kept = tuple(CellCount(cell, n) for cell, n in sorted(total.items()) if n >= k)
     withheld = any(0 < n < k for n in total.values())
-    return CellAggregate(resolution=int(resolution), k=int(k), cells=kept,
-                         has_suppressed=withheld)
+    return CellAggregate(resolution=int(resolution), k=int(k), cells=kept, has_suppressed=withheld)
 
 
-def aggregate_points(lon: Sequence[float] | np.ndarray, lat: Sequence[float] | np.ndarray, *,
-                     resolution: int = DEFAULT_RESOLUTION, k: int = DEFAULT_K) -> CellAggregate:
+def aggregate_points(
+    lon: Sequence[float] | np.ndarray,
+    lat: Sequence[float] | np.ndarray,
+    *,
+    resolution: int = DEFAULT_RESOLUTION,
+    k: int = DEFAULT_K,
+) -> CellAggregate:
     """Count points per H3 cell and suppress cells with fewer than ``k`` points.
 
     Parameters
@@ -191,12 +196,12 @@ def aggregate_points(lon: Sequence[float] | np.ndarray, lat: Sequence[float] | n
         raise InvalidLocation("coordinates must be finite numbers")
     if np.any(np.abs(lon_a) > 180) or np.any(np.abs(lat_a) > 90):
         raise InvalidLocation(
-            "lon must be within -180..180 and lat within -90..90; were lon and lat swapped?")
+            "lon must be within -180..180 and lat within -90..90; were lon and lat swapped?"
+        )
     # h3 has no vectorised latlng_to_cell in its Python API; a loop over the
     # register (thousands of households) takes milliseconds.
     cells = Counter(
-        h3.latlng_to_cell(float(y), float(x), resolution)
-        for x, y in zip(lon_a, lat_a, strict=True)
+        h3.latlng_to_cell(float(y), float(x), resolution) for x, y in zip(lon_a, lat_a, strict=True)
     )
     return suppress_small_cells(cells.items(), k=k, resolution=resolution)
 
@@ -220,11 +225,13 @@ def aggregate_geojson(aggregate: CellAggregate) -> dict[str, Any]:
     for item in aggregate.cells:
         ring = [[lng, lat] for lat, lng in h3.cell_to_boundary(item.cell)]
         ring.append(ring[0])
-        features.append({
-            "type": "Feature",
-            "geometry": {"type": "Polygon", "coordinates": [ring]},
-            "properties": {"cell": item.cell, "count": item.count},
-        })
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": {"type": "Polygon", "coordinates": [ring]},
+                "properties": {"cell": item.cell, "count": item.count},
+            }
+        )
     return {
         "type": "FeatureCollection",
         "features": features,

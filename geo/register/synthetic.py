@@ -19,9 +19,9 @@ SYNTHETIC_SOURCE = "synthetic-demo"
 DEMO_CENTRE = (101.778, 36.617)
 
 
-def synthetic_households(count: int, *, seed: int,
-                         centre: tuple[float, float] = DEMO_CENTRE,
-                         adcode: str | None = None) -> list[HouseholdRecord]:
+def synthetic_households(
+    count: int, *, seed: int, centre: tuple[float, float] = DEMO_CENTRE, adcode: str | None = None
+) -> list[HouseholdRecord]:
     """Generate ``count`` invented households with Faker's zh_CN locale.
 
     Households cluster (as real ones do, around old residential compounds)
@@ -37,20 +37,24 @@ def synthetic_households(count: int, *, seed: int,
     records = []
     for i in range(count):
         lon, lat = rng.normal(clusters[rng.choice(len(clusters), p=weights)], (0.004, 0.003))
-        records.append(validate(HouseholdRecord(
-            source=SYNTHETIC_SOURCE,
-            household_no=f"DEMO-{i + 1:05d}",
-            name=fake.name(),
-            adcode=adcode or "000000",
-            category=CATEGORIES[int(rng.integers(0, len(CATEGORIES)))],
-            id_number=fake.ssn(min_age=20, max_age=70),  # type: ignore[call-arg]
-            phone=fake.phone_number(),
-            address=fake.address(),
-            employer=fake.company(),
-            lon=round(float(lon), 6),
-            lat=round(float(lat), 6),
-            members=int(rng.integers(1, 7)),
-            registered_on=date(2020, 1, 1) + timedelta(days=int(rng.integers(0, 1800))),
-            is_synthetic=True,
-        )))
+        records.append(
+            validate(
+                HouseholdRecord(
+                    source=SYNTHETIC_SOURCE,
+                    household_no=f"DEMO-{i + 1:05d}",
+                    name=fake.name(),
+                    adcode=adcode or "000000",
+                    category=CATEGORIES[int(rng.integers(0, len(CATEGORIES)))],
+                    id_number=fake.ssn(min_age=20, max_age=70),  # type: ignore[call-arg]
+                    phone=fake.phone_number(),
+                    address=fake.address(),
+                    employer=fake.company(),
+                    lon=round(float(lon), 6),
+                    lat=round(float(lat), 6),
+                    members=int(rng.integers(1, 7)),
+                    registered_on=date(2020, 1, 1) + timedelta(days=int(rng.integers(0, 1800))),
+                    is_synthetic=True,
+                )
+            )
+        )
     return records

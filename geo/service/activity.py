@@ -104,8 +104,9 @@ class ImportedActivity:
     report: ActivityReport
 
 
-def aggregate_file(file: Path, options: ActivityImport, *, salt: bytes,
-                   progress: Progress | None = None) -> tuple[pd.DataFrame, ActivityReport]:
+def aggregate_file(
+    file: Path, options: ActivityImport, *, salt: bytes, progress: Progress | None = None
+) -> tuple[pd.DataFrame, ActivityReport]:
     """Read ``file`` and aggregate it to H3 cell-hours, choosing the reader by layout."""
     area = area_from_option(options.city, options.area_file, options.area_crs)
     mapping = parse_mapping_option(options.mapping)
@@ -113,31 +114,61 @@ def aggregate_file(file: Path, options: ActivityImport, *, salt: bytes,
     layout = options.layout
     if layout == "shanghai-2016" or (layout == "auto" and is_shanghai_folder(file)):
         report = ActivityReport(source=file.name)
-        points = read_shanghai_orders(file, crs=options.crs or "gcj02", times=options.times,
-                                      area=area, include_parcels=options.parcels, report=report)
+        points = read_shanghai_orders(
+            file,
+            crs=options.crs or "gcj02",
+            times=options.times,
+            area=area,
+            include_parcels=options.parcels,
+            report=report,
+        )
         aggregator = Aggregator(resolution=options.resolution)
         aggregator.add(points)
         return aggregator.result(), report
     if file.is_dir():
-        raise InvalidInput(f"{file} is a folder; give a file, or --layout shanghai-2016 "
-                           "for the Shanghai order folder", field="file")
+        raise InvalidInput(
+            f"{file} is a folder; give a file, or --layout shanghai-2016 "
+            "for the Shanghai order folder",
+            field="file",
+        )
     if options.scheduler:
-        return aggregate_activity_dask(file, scheduler=options.scheduler, crs=options.crs,
-                                       salt=salt, mapping=mapping, extra_points=extra,
-                                       times=options.times, area=area,
-                                       resolution=options.resolution)
+        return aggregate_activity_dask(
+            file,
+            scheduler=options.scheduler,
+            crs=options.crs,
+            salt=salt,
+            mapping=mapping,
+            extra_points=extra,
+            times=options.times,
+            area=area,
+            resolution=options.resolution,
+        )
     report = ActivityReport(source=file.name)
     aggregator = Aggregator(resolution=options.resolution)
-    for chunk in read_activity(file, crs=options.crs, salt=salt, mapping=mapping,
-                               extra_points=extra, times=options.times, area=area,
-                               chunk_rows=options.chunk_rows, report=report,
-                               progress=progress):
+    for chunk in read_activity(
+        file,
+        crs=options.crs,
+        salt=salt,
+        mapping=mapping,
+        extra_points=extra,
+        times=options.times,
+        area=area,
+        chunk_rows=options.chunk_rows,
+        report=report,
+        progress=progress,
+    ):
         aggregator.add(chunk)
     return aggregator.result(), report
 
 
-def import_activity(db: Session, file: Path, options: ActivityImport, *, salt: bytes,
-                    progress: Progress | None = None) -> ImportedActivity:
+def import_activity(
+    db: Session,
+    file: Path,
+    options: ActivityImport,
+    *,
+    salt: bytes,
+    progress: Progress | None = None,
+) -> ImportedActivity:
     """Aggregate ``file`` and replace the dataset of the same name in one transaction.
 
     Raises
@@ -148,8 +179,16 @@ def import_activity(db: Session, file: Path, options: ActivityImport, *, salt: b
     cells, report = aggregate_file(file, options, salt=salt, progress=progress)
     name = options.dataset or file.name
     dataset_id = replace_dataset(
-        db, cells, name=name, city=options.city, source_crs=report.crs,
-        resolution=options.resolution, is_demo=options.demo, has_riders=report.has_riders,
-        source_name=file.name, report=report.to_dict())
+        db,
+        cells,
+        name=name,
+        city=options.city,
+        source_crs=report.crs,
+        resolution=options.resolution,
+        is_demo=options.demo,
+        has_riders=report.has_riders,
+        source_name=file.name,
+        report=report.to_dict(),
+    )
     db.commit()
     return ImportedActivity(dataset_id=dataset_id, name=name, cells=cells, report=report)

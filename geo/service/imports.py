@@ -17,9 +17,15 @@ from geo.places.ledger import Limits, Report
 from geo.places.rows import ImportOptions
 
 
-def import_places(db: Session, file: Path, options: ImportOptions, *, dry_run: bool,
-                  limits: Limits | None = None,
-                  progress: Callable[[int], None] | None = None) -> Report:
+def import_places(
+    db: Session,
+    file: Path,
+    options: ImportOptions,
+    *,
+    dry_run: bool,
+    limits: Limits | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Report:
     """Import one ledger all or nothing: commit, or roll back for a dry run or an error.
 
     Raises
@@ -29,8 +35,7 @@ def import_places(db: Session, file: Path, options: ImportOptions, *, dry_run: b
         (:class:`geo.errors.StatementTimeout`); nothing is written.
     """
     try:
-        report = import_ledger(db, file, options, dry_run=dry_run, progress=progress,
-                               limits=limits)
+        report = import_ledger(db, file, options, dry_run=dry_run, progress=progress, limits=limits)
     except BaseException:
         db.rollback()
         raise

@@ -58,17 +58,25 @@ class FeaturePage:
     prev_before: int | None
 
 
-def feature_page(session: Session, where: db.FeatureFilter, crs: ServedCRS, *, limit: int,
-                 after_id: int | None, before_id: int | None,
-                 url_of: Callable[[int], str]) -> FeaturePage:
+def feature_page(
+    session: Session,
+    where: db.FeatureFilter,
+    crs: ServedCRS,
+    *,
+    limit: int,
+    after_id: int | None,
+    before_id: int | None,
+    url_of: Callable[[int], str],
+) -> FeaturePage:
     """Return a page of features in ``crs`` with its next/prev keys (ids).
 
     ``number_matched`` is counted on the first page only (None on later
     ones, which OGC allows): a client walking 186,000 places in pages of 10,
     as GDAL does by default, would otherwise count the table 18,600 times.
     """
-    rows = db.feature_page(session, where, srid=crs.srid, limit=limit, after_id=after_id,
-                           before_id=before_id)
+    rows = db.feature_page(
+        session, where, srid=crs.srid, limit=limit, after_id=after_id, before_id=before_id
+    )
     first_page = after_id is None and before_id is None
     matched = db.count_features(session, where) if first_page else None
     features = [feature(r, crs, url=url_of(int(r["id"]))) for r in rows]
@@ -78,14 +86,14 @@ def feature_page(session: Session, where: db.FeatureFilter, crs: ServedCRS, *, l
         more_after = len(rows) == limit if before_id is None else True
         if more_after and db.feature_page(session, where, limit=1, after_id=last):
             next_after = last
-        if (after_id is not None or before_id is not None) and db.has_before(
-                session, where, first):
+        if (after_id is not None or before_id is not None) and db.has_before(session, where, first):
             prev_before = first
     return FeaturePage(features, matched, next_after, prev_before)
 
 
-def one_feature(session: Session, place_id: int, crs: ServedCRS, *, kind: str | None,
-                url: str) -> dict[str, Any] | None:
+def one_feature(
+    session: Session, place_id: int, crs: ServedCRS, *, kind: str | None, url: str
+) -> dict[str, Any] | None:
     """Return one place as a feature in ``crs`` (None when absent or of another kind)."""
     row = db.get_feature(session, place_id, srid=crs.srid)
     if row is None or (kind is not None and row["kind"] != kind):
@@ -110,19 +118,34 @@ def tile_metadata(*, min_zoom: int = 0, max_zoom: int = POINTS_MIN_ZOOM) -> dict
         "minzoom": min_zoom,
         "maxzoom": max_zoom,
         "bounds": [73.0, 3.0, 136.0, 54.0],
-        "vector_layers": [{
-            "id": LAYER, "minzoom": min_zoom, "maxzoom": max_zoom,
-            "fields": {"kind": "String", "status": "String", "open24": "Number",
-                       "amenities": "Number", "count": "Number"},
-        }],
+        "vector_layers": [
+            {
+                "id": LAYER,
+                "minzoom": min_zoom,
+                "maxzoom": max_zoom,
+                "fields": {
+                    "kind": "String",
+                    "status": "String",
+                    "open24": "Number",
+                    "amenities": "Number",
+                    "count": "Number",
+                },
+            }
+        ],
         "amenity_bits": list(AMENITY_BITS),
         "extent": EXTENT,
     }
 
 
-def export_pmtiles(session: Session, path: Path, *, min_zoom: int = 0,
-                   max_zoom: int = POINTS_MIN_ZOOM, attribution: str = "",
-                   progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+def export_pmtiles(
+    session: Session,
+    path: Path,
+    *,
+    min_zoom: int = 0,
+    max_zoom: int = POINTS_MIN_ZOOM,
+    attribution: str = "",
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
     """Write every non-empty tile of zooms ``min_zoom..max_zoom`` as one PMTiles archive.
 
     One query per zoom (:func:`geo.db.tiles.zoom_tiles`); tiles are gzipped
@@ -138,8 +161,7 @@ def export_pmtiles(session: Session, path: Path, *, min_zoom: int = 0,
     from pmtiles.writer import Writer
 
     if not 0 <= min_zoom <= max_zoom <= 22:
-        raise InvalidInput("zooms must satisfy 0 <= min_zoom <= max_zoom <= 22",
-                           field="max_zoom")
+        raise InvalidInput("zooms must satisfy 0 <= min_zoom <= max_zoom <= 22", field="max_zoom")
     started = time.perf_counter()
     tiles: list[tuple[int, bytes]] = []
     largest = 0
@@ -159,27 +181,44 @@ def export_pmtiles(session: Session, path: Path, *, min_zoom: int = 0,
             for tile_id, data in tiles:
                 writer.write_tile(tile_id, data)  # type: ignore[no-untyped-call]
             header = {
-                "tile_type": TileType.MVT, "tile_compression": Compression.GZIP,
-                "min_lon_e7": 730000000, "min_lat_e7": 30000000,
-                "max_lon_e7": 1360000000, "max_lat_e7": 540000000,
-                "center_zoom": 4, "center_lon_e7": 1045000000, "center_lat_e7": 350000000,
+                "tile_type": TileType.MVT,
+                "tile_compression": Compression.GZIP,
+                "min_lon_e7": 730000000,
+                "min_lat_e7": 30000000,
+                "max_lon_e7": 1360000000,
+                "max_lat_e7": 540000000,
+                "center_zoom": 4,
+                "center_lon_e7": 1045000000,
+                "center_lat_e7": 350000000,
             }
-            metadata = {**tile_metadata(min_zoom=min_zoom, max_zoom=max_zoom),
-                        "attribution": attribution}
+            metadata = {
+                **tile_metadata(min_zoom=min_zoom, max_zoom=max_zoom),
+                "attribution": attribution,
+            }
             writer.finalize(header, metadata)  # type: ignore[no-untyped-call]
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-    return {"tiles": len(tiles), "bytes": path.stat().st_size, "largest_tile_bytes": largest,
-            "seconds": round(time.perf_counter() - started, 2)}
+    return {
+        "tiles": len(tiles),
+        "bytes": path.stat().st_size,
+        "largest_tile_bytes": largest,
+        "seconds": round(time.perf_counter() - started, 2),
+    }
 
 
 # ---------------------------------------------------------------- snapshots
 
 
-def write_snapshot(session: Session, out_dir: Path, *, licence: str, licence_url: str,
-                   progress: Callable[[int], None] | None = None,
-                   on_file: Callable[[str], None] | None = None) -> dict[str, Any]:
+def write_snapshot(
+    session: Session,
+    out_dir: Path,
+    *,
+    licence: str,
+    licence_url: str,
+    progress: Callable[[int], None] | None = None,
+    on_file: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
     """Write the whole register as GeoParquet, GeoJSON, CSV and FlatGeobuf, atomically.
 
     The files go to a hidden temporary folder inside ``out_dir``, which is
@@ -218,13 +257,16 @@ def write_snapshot(session: Session, out_dir: Path, *, licence: str, licence_url
         frame = pd.DataFrame.from_records(records, columns=list(COLUMN_NAMES))
         frame["updated_at"] = pd.to_datetime(frame["updated_at"], utc=True)
         frame["last_verified"] = pd.to_datetime(frame["last_verified"]).dt.date
-        frame = frame.astype({"id": "int64", "capacity": "Int64", "open_24h": "bool",
-                              "is_demo": "bool"})
-        gdf = gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(frame["lon"], frame["lat"]),
-                               crs="EPSG:4326")
+        frame = frame.astype(
+            {"id": "int64", "capacity": "Int64", "open_24h": "bool", "is_demo": "bool"}
+        )
+        gdf = gpd.GeoDataFrame(
+            frame, geometry=gpd.points_from_xy(frame["lon"], frame["lat"]), crs="EPSG:4326"
+        )
         written = on_file or (lambda _name: None)
-        gdf.to_parquet(work / SNAPSHOT_FILES["geoparquet"], geometry_encoding="geoarrow",
-                       index=False)
+        gdf.to_parquet(
+            work / SNAPSHOT_FILES["geoparquet"], geometry_encoding="geoarrow", index=False
+        )
         written(SNAPSHOT_FILES["geoparquet"])
         flat = gdf.copy()
         flat["last_verified"] = flat["last_verified"].astype("string")
@@ -242,12 +284,12 @@ def write_snapshot(session: Session, out_dir: Path, *, licence: str, licence_url
             "licence": licence,
             "licence_url": licence_url,
             "crs": "EPSG:4326 (WGS-84 lon/lat degrees)",
-            "columns": [{"name": c.name, "type": c.type, "en": c.en, "zh": c.zh}
-                        for c in COLUMNS],
+            "columns": [{"name": c.name, "type": c.type, "en": c.en, "zh": c.zh} for c in COLUMNS],
             "files": [_file_entry(work / name, key) for key, name in SNAPSHOT_FILES.items()],
         }
-        (work / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1),
-                                     encoding="utf-8")
+        (work / MANIFEST).write_text(
+            json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8"
+        )
         for path in work.iterdir():
             path.chmod(0o644)
         work.chmod(0o755)
@@ -263,17 +305,23 @@ def write_snapshot(session: Session, out_dir: Path, *, licence: str, licence_url
     return manifest
 
 
-def _write_geojson(records: list[dict[str, Any]], out: Any, *, licence: str,
-                   generated: datetime) -> None:
+def _write_geojson(
+    records: list[dict[str, Any]], out: Any, *, licence: str, generated: datetime
+) -> None:
     from geo.export import write_geojson
 
     def features() -> Any:
         for r in records:
             props = {k: json_value(v) for k, v in r.items() if k not in ("id", "lon", "lat")}
-            yield {"type": "Feature", "id": r["id"],
-                   "geometry": {"type": "Point",
-                                "coordinates": [round(r["lon"], 7), round(r["lat"], 7)]},
-                   "properties": props}
+            yield {
+                "type": "Feature",
+                "id": r["id"],
+                "geometry": {
+                    "type": "Point",
+                    "coordinates": [round(r["lon"], 7), round(r["lat"], 7)],
+                },
+                "properties": props,
+            }
 
     write_geojson(features(), out, licence=licence, generated_at=json_value(generated))
 
@@ -283,8 +331,13 @@ def _file_entry(path: Path, key: str) -> dict[str, Any]:
     with path.open("rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
-    return {"format": key, "label": FORMAT_LABELS[key], "name": path.name,
-            "bytes": path.stat().st_size, "sha256": digest.hexdigest()}
+    return {
+        "format": key,
+        "label": FORMAT_LABELS[key],
+        "name": path.name,
+        "bytes": path.stat().st_size,
+        "sha256": digest.hexdigest(),
+    }
 
 
 def _prune(out_dir: Path, *, keep: str) -> None:
@@ -292,10 +345,13 @@ def _prune(out_dir: Path, *, keep: str) -> None:
     for stale in out_dir.glob(".tmp-*"):
         if time.time() - stale.stat().st_mtime > STALE_WORK_S:
             shutil.rmtree(stale, ignore_errors=True)
-    stamps = sorted(p.name for p in out_dir.iterdir()
-                    if p.is_dir() and not p.is_symlink() and not p.name.startswith("."))
+    stamps = sorted(
+        p.name
+        for p in out_dir.iterdir()
+        if p.is_dir() and not p.is_symlink() and not p.name.startswith(".")
+    )
     for name in stamps:
-        if name != keep and name not in stamps[-1 - KEEP_PREVIOUS:]:
+        if name != keep and name not in stamps[-1 - KEEP_PREVIOUS :]:
             shutil.rmtree(out_dir / name, ignore_errors=True)
 
 

@@ -54,8 +54,12 @@ def make_data(n_points: int, n_stations: int, seed: int) -> tuple[np.ndarray, np
     background = rng.random(n_points) < 0.2
     points[background] = rng.uniform(0, SIDE_M, (int(background.sum()), 2))
     near = rng.choice(n_points, int(n_stations * 0.7), replace=False)
-    stations = np.vstack([points[near] + rng.normal(0, 300, (len(near), 2)),
-                          rng.uniform(0, SIDE_M, (n_stations - len(near), 2))])
+    stations = np.vstack(
+        [
+            points[near] + rng.normal(0, 300, (len(near), 2)),
+            rng.uniform(0, SIDE_M, (n_stations - len(near), 2)),
+        ]
+    )
     return points, stations
 
 
@@ -74,8 +78,9 @@ def reset_peak() -> bool:
         return False
 
 
-def worker(method: str, n_points: int, n_stations: int, radius: float, repeat: int,
-           seed: int) -> dict[str, object]:
+def worker(
+    method: str, n_points: int, n_stations: int, radius: float, repeat: int, seed: int
+) -> dict[str, object]:
     """Run one method ``repeat`` times on the seeded data; return timings and memory."""
     points, stations = make_data(n_points, n_stations, seed)
     extra: dict[str, object] = {}
@@ -88,23 +93,26 @@ def worker(method: str, n_points: int, n_stations: int, radius: float, repeat: i
         import geopandas as gpd
 
         started = time.perf_counter()
-        gdf = gpd.GeoDataFrame(geometry=gpd.points_from_xy(points[:, 0], points[:, 1]),
-                               crs="EPSG:32651")
+        gdf = gpd.GeoDataFrame(
+            geometry=gpd.points_from_xy(points[:, 0], points[:, 1]), crs="EPSG:32651"
+        )
         extra["build_points_s"] = round(time.perf_counter() - started, 3)
-        sgdf = gpd.GeoDataFrame(geometry=gpd.points_from_xy(stations[:, 0], stations[:, 1]),
-                                crs="EPSG:32651")
+        sgdf = gpd.GeoDataFrame(
+            geometry=gpd.points_from_xy(stations[:, 0], stations[:, 1]), crs="EPSG:32651"
+        )
         if method == "sjoin_nearest":
+
             def run() -> int:
                 joined = gpd.sjoin_nearest(gdf, sgdf, how="left", max_distance=radius)
                 hit = joined["index_right"].notna()
                 return int(hit.groupby(level=0).any().sum())
         else:
-            buffers = gpd.GeoDataFrame(geometry=sgdf.buffer(radius, quad_segs=16),
-                                       crs=sgdf.crs)
+            buffers = gpd.GeoDataFrame(geometry=sgdf.buffer(radius, quad_segs=16), crs=sgdf.crs)
 
             def run() -> int:
                 joined = gpd.sjoin(gdf, buffers, how="inner", predicate="within")
                 return int(joined.index.unique().size)
+
     gc.collect()
     base = rss_kib("VmRSS")
     can_reset = reset_peak()
@@ -114,14 +122,33 @@ def worker(method: str, n_points: int, n_stations: int, radius: float, repeat: i
         covered = run()
         times.append(time.perf_counter() - started)
     peak = rss_kib("VmHWM") if can_reset else rss_kib("VmHWM")
-    return {"method": method, "times": times, "covered": covered,
-            "extra_mib": round(max(peak - base, 0) / 1024, 1), "peak_reset": can_reset, **extra}
+    return {
+        "method": method,
+        "times": times,
+        "covered": covered,
+        "extra_mib": round(max(peak - base, 0) / 1024, 1),
+        "peak_reset": can_reset,
+        **extra,
+    }
 
 
 def run_worker(args: argparse.Namespace, method: str, repeat: int) -> dict[str, object]:
-    command = [sys.executable, __file__, "--worker", method, "--points", str(args.points),
-               "--stations", str(args.stations), "--radius", str(args.radius),
-               "--repeat", str(repeat), "--seed", str(args.seed)]
+    command = [
+        sys.executable,
+        __file__,
+        "--worker",
+        method,
+        "--points",
+        str(args.points),
+        "--stations",
+        str(args.stations),
+        "--radius",
+        str(args.radius),
+        "--repeat",
+        str(repeat),
+        "--seed",
+        str(args.seed),
+    ]
     done = subprocess.run(command, capture_output=True, text=True, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -132,38 +159,53 @@ def main() -> None:
     parser.add_argument("--stations", type=int, default=3000)
     parser.add_argument("--radius", type=float, default=500.0)
     parser.add_argument("--repeat", type=int, default=5, help="runs of the yitu method")
-    parser.add_argument("--baseline-repeat", type=int, default=1,
-                        help="runs of each geopandas method (slow at 1e7)")
+    parser.add_argument(
+        "--baseline-repeat", type=int, default=1, help="runs of each geopandas method (slow at 1e7)"
+    )
     parser.add_argument("--baselines", default="sjoin_nearest,buffer_sjoin")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        print(json.dumps(worker(args.worker, args.points, args.stations, args.radius,
-                                args.repeat, args.seed)))
+        print(
+            json.dumps(
+                worker(args.worker, args.points, args.stations, args.radius, args.repeat, args.seed)
+            )
+        )
         return
-    print(f"coverage benchmark: {args.points:,} points x {args.stations:,} stations, "
-          f"radius {args.radius:.0f} m; {os.cpu_count()} cores; load average before: "
-          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(
+        f"coverage benchmark: {args.points:,} points x {args.stations:,} stations, "
+        f"radius {args.radius:.0f} m; {os.cpu_count()} cores; load average before: "
+        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+    )
     results = [run_worker(args, "yitu", args.repeat)]
     for name in [b for b in args.baselines.split(",") if b]:
         results.append(run_worker(args, name, args.baseline_repeat))
     ours = statistics.median(results[0]["times"])
-    print(f"{'method':<15}{'runs':>5}{'median s':>11}{'min s':>9}{'extra MiB':>11}"
-          f"{'covered':>12}{'vs yitu':>9}")
+    print(
+        f"{'method':<15}{'runs':>5}{'median s':>11}{'min s':>9}{'extra MiB':>11}"
+        f"{'covered':>12}{'vs yitu':>9}"
+    )
     for r in results:
         median = statistics.median(r["times"])
-        print(f"{r['method']:<15}{len(r['times']):>5}{median:>11.3f}{min(r['times']):>9.3f}"
-              f"{r['extra_mib']:>11.1f}{r['covered']:>12,}{median / ours:>8.1f}x"
-              + (f"   (building the point GeoDataFrame: {r['build_points_s']} s, not counted)"
-                 if "build_points_s" in r else ""))
+        print(
+            f"{r['method']:<15}{len(r['times']):>5}{median:>11.3f}{min(r['times']):>9.3f}"
+            f"{r['extra_mib']:>11.1f}{r['covered']:>12,}{median / ours:>8.1f}x"
+            + (
+                f"   (building the point GeoDataFrame: {r['build_points_s']} s, not counted)"
+                if "build_points_s" in r
+                else ""
+            )
+        )
     exact = [r for r in results if r["method"] == "sjoin_nearest"]
     if exact:
         same = exact[0]["covered"] == results[0]["covered"]
         print(f"same covered count as sjoin_nearest: {same}")
-    print(f"goal: <= 3 s -> {'met' if ours <= 3 else 'NOT met'}; "
-          f">= 10x faster -> {'met' if all(statistics.median(r['times']) >= 10 * ours for r in results[1:]) else 'NOT met'}; "  # noqa: E501
-          f"<= 1 GiB extra -> {'met' if results[0]['extra_mib'] <= 1024 else 'NOT met'}")
+    print(
+        f"goal: <= 3 s -> {'met' if ours <= 3 else 'NOT met'}; "
+        f">= 10x faster -> {'met' if all(statistics.median(r['times']) >= 10 * ours for r in results[1:]) else 'NOT met'}; "  # noqa: E501
+        f"<= 1 GiB extra -> {'met' if results[0]['extra_mib'] <= 1024 else 'NOT met'}"
+    )
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 

@@ -61,13 +61,25 @@ def main() -> None:
     proxy.start()
     try:
         upgrade(url.render_as_string(hide_password=False))
-        app = create_app({"TESTING": True, "SECRET_KEY": "bench", "SESSION_COOKIE_SECURE": False,
-                          "DATABASE_URL": url.set(host="127.0.0.1", port=proxy.port)
-                          .render_as_string(hide_password=False)})
+        app = create_app(
+            {
+                "TESTING": True,
+                "SECRET_KEY": "bench",
+                "SESSION_COOKIE_SECURE": False,
+                "DATABASE_URL": url.set(host="127.0.0.1", port=proxy.port).render_as_string(
+                    hide_password=False
+                ),
+            }
+        )
         client = app.test_client()
         endpoint = "/api/v1/places"
-        timings: dict[str, list[float]] = {"up": [], "refused": [], "stuck": [],
-                                           "stuck, pooled": [], "first after return": []}
+        timings: dict[str, list[float]] = {
+            "up": [],
+            "refused": [],
+            "stuck": [],
+            "stuck, pooled": [],
+            "first after return": [],
+        }
         codes: dict[str, set[int]] = {k: set() for k in timings}
         timed(client, endpoint)  # warm the pool
         for _ in range(args.repeat):
@@ -102,14 +114,20 @@ def main() -> None:
             timed(client, endpoint)
         app.extensions["yitu.db"].engine.dispose()
         baseline = statistics.median(timings["up"])
-        table = Table(title=f"GET {endpoint}: median of {args.repeat} (stuck ones: "
-                            f"{len(timings['stuck'])}) runs")
+        table = Table(
+            title=f"GET {endpoint}: median of {args.repeat} (stuck ones: "
+            f"{len(timings['stuck'])}) runs"
+        )
         for column in ("database", "median ms", "x baseline", "statuses"):
             table.add_column(column)
         for label, values in timings.items():
             median = statistics.median(values)
-            table.add_row(label, f"{median:.1f}", f"{median / baseline:.1f}",
-                          ",".join(map(str, sorted(codes[label]))))
+            table.add_row(
+                label,
+                f"{median:.1f}",
+                f"{median / baseline:.1f}",
+                ",".join(map(str, sorted(codes[label]))),
+            )
         console.print(table)
     finally:
         proxy.paused = False

@@ -50,8 +50,10 @@ def main() -> None:
     warm_lat = rng.uniform(18, 54, 200_000)
     assign_districts(warm_lon, warm_lat)  # prepares every polygon
     t3 = time.perf_counter()
-    print(f"districts: {len(frame):,}; read file {t1 - t0:.2f} s; "
-          f"build index {t2 - t1:.2f} s; first queries (prepare polygons) {t3 - t2:.2f} s")
+    print(
+        f"districts: {len(frame):,}; read file {t1 - t0:.2f} s; "
+        f"build index {t2 - t1:.2f} s; first queries (prepare polygons) {t3 - t2:.2f} s"
+    )
 
     settings = {
         "China bbox": (rng.uniform(73, 135, N), rng.uniform(18, 54, N)),
@@ -66,9 +68,11 @@ def main() -> None:
 
         base = median_seconds(baseline)
         found = assign_districts(lon, lat)["adcode"].notna().mean()
-        print(f"{label:>11}: assign_districts {ours:.3f} s "
-              f"({N / ours / 1e3:,.0f}k points/s, {found:.0%} in a district); "
-              f"STRtree predicate query {base:.3f} s; ratio {base / ours:.1f}x")
+        print(
+            f"{label:>11}: assign_districts {ours:.3f} s "
+            f"({N / ours / 1e3:,.0f}k points/s, {found:.0%} in a district); "
+            f"STRtree predicate query {base:.3f} s; ratio {base / ours:.1f}x"
+        )
 
 
 if __name__ == "__main__":

@@ -46,18 +46,41 @@ def write_ledger(path: Path, rows: int, *, seed: int = 1) -> None:
         writer = csv.writer(out)
         writer.writerow(("编号", "名称", "经度", "纬度"))
         for i in range(rows):
-            writer.writerow((f"M{i}", f"驿站{i}号", f"{rng.uniform(west, east):.6f}",
-                             f"{rng.uniform(south, north):.6f}"))
+            writer.writerow(
+                (
+                    f"M{i}",
+                    f"驿站{i}号",
+                    f"{rng.uniform(west, east):.6f}",
+                    f"{rng.uniform(south, north):.6f}",
+                )
+            )
 
 
 def import_command(ledger: Path, url: str, **settings: str) -> subprocess.CompletedProcess[str]:
     """Run ``yitu import places <ledger> --crs wgs84`` on ``url`` with ``YITU_*`` ``settings``."""
-    env = {**os.environ, "YITU_DATABASE_URL": url, "YITU_SECRET_KEY": "bench",
-           **{f"YITU_{name}": value for name, value in settings.items()}}
+    env = {
+        **os.environ,
+        "YITU_DATABASE_URL": url,
+        "YITU_SECRET_KEY": "bench",
+        **{f"YITU_{name}": value for name, value in settings.items()},
+    }
     return subprocess.run(  # noqa: S603  (our own CLI, fixed arguments)
-        [sys.executable, "-c", "from web.cli import main; main()", "import", "places",
-         str(ledger), "--crs", "wgs84"], cwd=ROOT, env=env, capture_output=True, text=True,
-        check=False)
+        [
+            sys.executable,
+            "-c",
+            "from web.cli import main; main()",
+            "import",
+            "places",
+            str(ledger),
+            "--crs",
+            "wgs84",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
 
 
 def stored_places(url: str) -> int:
@@ -78,15 +101,19 @@ def main() -> None:
         ledger = Path(tmp) / "million.csv"
         start = time.perf_counter()
         write_ledger(ledger, args.rows)
-        print(f"generated {args.rows:,} rows ({ledger.stat().st_size / 1e6:.0f} MB) "
-              f"in {time.perf_counter() - start:.1f} s")
+        print(
+            f"generated {args.rows:,} rows ({ledger.stat().st_size / 1e6:.0f} MB) "
+            f"in {time.perf_counter() - start:.1f} s"
+        )
         start = time.perf_counter()
         result = import_command(ledger, url, DATABASE_STATEMENT_TIMEOUT_MS="1")
         seconds = time.perf_counter() - start
         print(result.stdout[-2000:], result.stderr[-2000:], sep="\n")
         stored = stored_places(url)
-        print(f"exit {result.returncode}: {stored:,} rows stored in {seconds:.1f} s, "
-              f"{stored / seconds:,.0f} rows/s")
+        print(
+            f"exit {result.returncode}: {stored:,} rows stored in {seconds:.1f} s, "
+            f"{stored / seconds:,.0f} rows/s"
+        )
     sys.exit(result.returncode)
 
 

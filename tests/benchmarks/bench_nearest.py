@@ -58,8 +58,13 @@ from geo.db.migrate import create_database, drop_database, upgrade  # noqa: E402
 CITY_CENTRE = (112.14, 32.04)  # the benchmark city, away from synthetic's centres
 CITY_NAME = "基准市"
 GOALS = {"p99_seq_ms": 15.0, "rps": 500.0, "html_kb": 500.0, "tti_ms": 400.0}
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 # --------------------------------------------------------------------------
@@ -94,11 +99,13 @@ def bench_app() -> Any:
     def naive_nearest() -> Any:
         lon, lat = lonlat_params(request.args)
         k = int_param(request.args, "k", default=5, lo=1, hi=50)
-        rows = [dict(r._mapping) for r in session().execute(
-            NAIVE_SQL, {"lon": lon, "lat": lat, "k": k})]
+        rows = [
+            dict(r._mapping) for r in session().execute(NAIVE_SQL, {"lon": lon, "lat": lat, "k": k})
+        ]
         at = now()
-        return geojson_response(feature_collection(
-            [feature(r, at=at, place_url=place_url) for r in rows]))
+        return geojson_response(
+            feature_collection([feature(r, at=at, place_url=place_url) for r in rows])
+        )
 
     app.register_blueprint(bp)
     return app
@@ -131,31 +138,69 @@ def load_places(url: str, n: int, city_n: int) -> None:
 
     buffer = io.StringIO()
 
-    def row(i: int, name: str, address: str, city: str, lon: float, lat: float,
-            hours_text: str, amenities: list[str]) -> None:
-        kind = ("station", "station", "station", "reading_nook", "breakfast_point",
-                "driver_home")[i % 6]
-        values = [kind, name, address, city, f"SRID=4326;POINT({lon:.6f} {lat:.6f})",
-                  "{" + ",".join(amenities) + "}", osm(hours_text) or "\\N", hours_text,
-                  "bench", f"b{i}", "wgs84", "true"]
+    def row(
+        i: int,
+        name: str,
+        address: str,
+        city: str,
+        lon: float,
+        lat: float,
+        hours_text: str,
+        amenities: list[str],
+    ) -> None:
+        kind = ("station", "station", "station", "reading_nook", "breakfast_point", "driver_home")[
+            i % 6
+        ]
+        values = [
+            kind,
+            name,
+            address,
+            city,
+            f"SRID=4326;POINT({lon:.6f} {lat:.6f})",
+            "{" + ",".join(amenities) + "}",
+            osm(hours_text) or "\\N",
+            hours_text,
+            "bench",
+            f"b{i}",
+            "wgs84",
+            "true",
+        ]
         buffer.write("\t".join(v.replace("\t", " ") for v in values) + "\n")
 
     for i, rec in enumerate(frame.itertuples(index=False)):
         amenities = sorted({normalize_amenity(a) for a in rec.设施.split("、") if a} - {None})
-        row(i, rec.名称, rec.地址, rec.地址[:3], float(rec.经度), float(rec.纬度),
-            rec.开放时间, amenities)
+        row(
+            i,
+            rec.名称,
+            rec.地址,
+            rec.地址[:3],
+            float(rec.经度),
+            float(rec.纬度),
+            rec.开放时间,
+            amenities,
+        )
     for j in range(city_n):
         i = n + j
         amenities = ["water", "toilet", "charging"] if j % 3 else ["water", "seating"]
-        row(i, f"{CITY_NAME}驿站{j}号（测试数据）", f"{CITY_NAME}基准路{j}号", CITY_NAME,
-            float(city_lon[j]), float(city_lat[j]), "08:00-20:00", amenities)
+        row(
+            i,
+            f"{CITY_NAME}驿站{j}号（测试数据）",
+            f"{CITY_NAME}基准路{j}号",
+            CITY_NAME,
+            float(city_lon[j]),
+            float(city_lat[j]),
+            "08:00-20:00",
+            amenities,
+        )
 
     engine = make_engine(url)
     raw = engine.raw_connection()
     try:
         with raw.cursor() as cur:  # type: ignore[attr-defined]
-            columns = ("kind, name, address, city, geom, amenities, opening_hours, "
-                       "opening_hours_text, source, external_id, source_crs, is_demo")
+            columns = (
+                "kind, name, address, city, geom, amenities, opening_hours, "
+                "opening_hours_text, source, external_id, source_crs, is_demo"
+            )
             with cur.copy(f"COPY places ({columns}) FROM STDIN") as copy:
                 copy.write(buffer.getvalue())
         raw.commit()
@@ -170,10 +215,16 @@ def knn_plan(url: str) -> str:
     """EXPLAIN ANALYZE of the candidate step, to show the GiST index at work."""
     engine = make_engine(url)
     with engine.connect() as conn:
-        plan = "\n".join(r[0] for r in conn.execute(text(
-            "EXPLAIN (ANALYZE, COSTS OFF, TIMING ON) SELECT id FROM places "
-            "WHERE status = 'active' ORDER BY geog <-> "
-            "ST_SetSRID(ST_MakePoint(113.66, 34.76), 4326)::geography LIMIT 16")))
+        plan = "\n".join(
+            r[0]
+            for r in conn.execute(
+                text(
+                    "EXPLAIN (ANALYZE, COSTS OFF, TIMING ON) SELECT id FROM places "
+                    "WHERE status = 'active' ORDER BY geog <-> "
+                    "ST_SetSRID(ST_MakePoint(113.66, 34.76), 4326)::geography LIMIT 16"
+                )
+            )
+        )
     engine.dispose()
     return plan
 
@@ -190,14 +241,31 @@ def free_port() -> int:
 
 
 def start_gunicorn(url: str, port: int, workers: int, threads: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "YITU_DATABASE_URL": url, "YITU_SECRET_KEY": secrets.token_hex(16),
-           "YITU_SESSION_COOKIE_SECURE": "false", "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        "YITU_DATABASE_URL": url,
+        "YITU_SECRET_KEY": secrets.token_hex(16),
+        "YITU_SESSION_COOKIE_SECURE": "false",
+        "PYTHONPATH": str(ROOT),
+    }
     proc = subprocess.Popen(
         # gthread workers keep connections alive (sync workers close each one).
-        [str(ROOT / ".venv/bin/gunicorn"), "-w", str(workers), "-k", "gthread",
-         "--threads", str(threads), "-b", f"127.0.0.1:{port}",
-         "--chdir", str(ROOT), "--log-level", "warning",
-         "tests.benchmarks.bench_nearest:bench_app()"],
+        [
+            str(ROOT / ".venv/bin/gunicorn"),
+            "-w",
+            str(workers),
+            "-k",
+            "gthread",
+            "--threads",
+            str(threads),
+            "-b",
+            f"127.0.0.1:{port}",
+            "--chdir",
+            str(ROOT),
+            "--log-level",
+            "warning",
+            "tests.benchmarks.bench_nearest:bench_app()",
+        ],
         env=env,
     )
     deadline = time.monotonic() + 60
@@ -251,8 +319,9 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
 
 
-def load_with_wrk(port: int, route: str, points: list[tuple[float, float]], *,
-                  duration_s: int, connections: int) -> dict[str, float]:
+def load_with_wrk(
+    port: int, route: str, points: list[tuple[float, float]], *, duration_s: int, connections: int
+) -> dict[str, float]:
     """Requests/s and latency percentiles from wrk, cycling through ``points``."""
     table = ",".join(f"{{{lon:.6f},{lat:.6f}}}" for lon, lat in points)
     script = (
@@ -264,8 +333,8 @@ def load_with_wrk(port: int, route: str, points: list[tuple[float, float]], *,
         " points[i][1], points[i][2]))\n"
         "end\n"
         "done = function(summary, latency, requests)\n"
-        "  io.write(string.format('JSON {\"requests\":%d,\"errors\":%d,\"p50\":%f,\"p99\":%f,"
-        "\"seconds\":%f,\"non2xx\":%d}\\n', summary.requests,"
+        '  io.write(string.format(\'JSON {"requests":%d,"errors":%d,"p50":%f,"p99":%f,'
+        '"seconds":%f,"non2xx":%d}\\n\', summary.requests,'
         " summary.errors.connect + summary.errors.read + summary.errors.write"
         " + summary.errors.timeout, latency:percentile(50) / 1000,"
         " latency:percentile(99) / 1000, summary.duration / 1e6, summary.errors.status))\n"
@@ -276,18 +345,39 @@ def load_with_wrk(port: int, route: str, points: list[tuple[float, float]], *,
         lua = f.name
     try:
         out = subprocess.run(
-            ["wrk", "-t", "2", "-c", str(connections), "-d", f"{duration_s}s", "--timeout", "30s",
-             "-s", lua,
-             f"http://127.0.0.1:{port}"], capture_output=True, text=True, check=True).stdout
+            [
+                "wrk",
+                "-t",
+                "2",
+                "-c",
+                str(connections),
+                "-d",
+                f"{duration_s}s",
+                "--timeout",
+                "30s",
+                "-s",
+                lua,
+                f"http://127.0.0.1:{port}",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
     finally:
         os.unlink(lua)
     data = json.loads(re.search(r"^JSON (.*)$", out, re.M).group(1))
-    return {"rps": data["requests"] / data["seconds"], "p50": data["p50"], "p99": data["p99"],
-            "errors": data["errors"] + data["non2xx"], "requests": data["requests"]}
+    return {
+        "rps": data["requests"] / data["seconds"],
+        "p50": data["p50"],
+        "p99": data["p99"],
+        "errors": data["errors"] + data["non2xx"],
+        "requests": data["requests"],
+    }
 
 
-def load_with_threads(port: int, route: str, points: list[tuple[float, float]], *,
-                      duration_s: int, connections: int) -> dict[str, float]:
+def load_with_threads(
+    port: int, route: str, points: list[tuple[float, float]], *, duration_s: int, connections: int
+) -> dict[str, float]:
     """The same as :func:`load_with_wrk` with Python threads (slower client)."""
     import http.client
 
@@ -320,8 +410,13 @@ def load_with_threads(port: int, route: str, points: list[tuple[float, float]], 
     for t in threads:
         t.join()
     elapsed = time.monotonic() - began
-    return {"rps": len(latencies) / elapsed, "p50": percentile(latencies, 50),
-            "p99": percentile(latencies, 99), "errors": errors[0], "requests": len(latencies)}
+    return {
+        "rps": len(latencies) / elapsed,
+        "p50": percentile(latencies, 50),
+        "p99": percentile(latencies, 99),
+        "errors": errors[0],
+        "requests": len(latencies),
+    }
 
 
 # --------------------------------------------------------------------------
@@ -332,9 +427,13 @@ def load_with_threads(port: int, route: str, points: list[tuple[float, float]], 
 def city_bbox(url: str) -> tuple[float, float, float, float]:
     engine = make_engine(url)
     with engine.connect() as conn:
-        row = conn.execute(text(
-            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
-            "(SELECT ST_Extent(geom) e FROM places WHERE city = :c) x"), {"c": CITY_NAME}).one()
+        row = conn.execute(
+            text(
+                "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
+                "(SELECT ST_Extent(geom) e FROM places WHERE city = :c) x"
+            ),
+            {"c": CITY_NAME},
+        ).one()
     engine.dispose()
     return tuple(float(v) for v in row)  # type: ignore[return-value]
 
@@ -350,8 +449,12 @@ def map_page(port: int, bbox: tuple[float, float, float, float], runs: int) -> d
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         for run in range(runs + 1):
-            context = browser.new_context(viewport={"width": 390, "height": 844},
-                                          is_mobile=True, has_touch=True, locale="zh-CN")
+            context = browser.new_context(
+                viewport={"width": 390, "height": 844},
+                is_mobile=True,
+                has_touch=True,
+                locale="zh-CN",
+            )
             page = context.new_page()
             transferred = [0]
             outside: list[str] = []  # noqa: B023 - one list per run, used within it
@@ -366,19 +469,25 @@ def map_page(port: int, bbox: tuple[float, float, float, float], runs: int) -> d
             page.route("**/*", route)
             page.goto(page_url)
             page.wait_for_selector("body[data-ready='1']", timeout=30_000)
-            tti = page.evaluate(
-                "performance.getEntriesByName('yitu-interactive')[0].startTime")
+            tti = page.evaluate("performance.getEntriesByName('yitu-interactive')[0].startTime")
             # Bytes as the browser received them (bodies, no headers), page included.
             transferred[0] = page.evaluate(
                 "performance.getEntriesByType('navigation').concat("
                 "performance.getEntriesByType('resource'))"
-                ".reduce((n, e) => n + (e.encodedBodySize || 0), 0)")
+                ".reduce((n, e) => n + (e.encodedBodySize || 0), 0)"
+            )
             markers = int(page.get_attribute("#finder", "data-markers") or 0)
             context.close()
             if run == 0:
                 continue  # the first load warms gunicorn's workers and the OS cache
-            results.append({"tti_ms": tti, "bytes": transferred[0], "markers": markers,
-                            "outside": len(outside)})
+            results.append(
+                {
+                    "tti_ms": tti,
+                    "bytes": transferred[0],
+                    "markers": markers,
+                    "outside": len(outside),
+                }
+            )
         browser.close()
     return {
         "html_kb": len(html) / 1024,
@@ -409,9 +518,13 @@ def main() -> None:
 
     base = make_url(configured_url(os.environ.get("YITU_TEST_DATABASE_URL")))
     url = base.set(database=f"yitu_bench_{secrets.token_hex(4)}").render_as_string(
-        hide_password=False)
-    print(f"scratch database {make_url(url).database}; loading {args.stations:,} stations "
-          f"+ {args.city:,} in {CITY_NAME}...", flush=True)
+        hide_password=False
+    )
+    print(
+        f"scratch database {make_url(url).database}; loading {args.stations:,} stations "
+        f"+ {args.city:,} in {CITY_NAME}...",
+        flush=True,
+    )
     load_at_start = os.getloadavg()[0]
     create_database(url)
     server = None
@@ -429,17 +542,30 @@ def main() -> None:
         sequential(port, "/api/v1/places/nearest", points[:100])  # warm every worker
         sequential(port, "/bench/naive-nearest", points[:20])
 
-        seq_knn = sequential(port, "/api/v1/places/nearest", points[:args.requests])
-        seq_naive = sequential(port, "/bench/naive-nearest", points[:args.naive_requests])
+        seq_knn = sequential(port, "/api/v1/places/nearest", points[: args.requests])
+        seq_naive = sequential(port, "/bench/naive-nearest", points[: args.naive_requests])
         use_wrk = shutil.which("wrk") is not None
         load = load_with_wrk if use_wrk else load_with_threads
         client = "wrk" if use_wrk else "Python threads"
         # Several runs, the median one reported: the machine is shared.
-        knn_runs = [load(port, "/api/v1/places/nearest", points, duration_s=args.duration,
-                         connections=args.connections) for _ in range(args.load_runs)]
+        knn_runs = [
+            load(
+                port,
+                "/api/v1/places/nearest",
+                points,
+                duration_s=args.duration,
+                connections=args.connections,
+            )
+            for _ in range(args.load_runs)
+        ]
         load_knn = sorted(knn_runs, key=lambda r: r["rps"])[len(knn_runs) // 2]
-        load_naive = load(port, "/bench/naive-nearest", points, duration_s=args.duration,
-                          connections=args.connections)
+        load_naive = load(
+            port,
+            "/bench/naive-nearest",
+            points,
+            duration_s=args.duration,
+            connections=args.connections,
+        )
         page = map_page(port, city_bbox(url), args.page_runs)
     finally:
         if server is not None:
@@ -453,42 +579,67 @@ def main() -> None:
     ok = {True: "ok", False: "MISSED"}
     p99_seq = percentile(seq_knn, 99)
     print()
-    print(f"nearest API, {args.stations + args.city:,} stations, gunicorn {args.workers} "
-          f"workers x {args.threads} threads, {os.cpu_count()} CPUs, 127.0.0.1")
-    print(f"load average {load_at_start:.1f} at the start, {os.getloadavg()[0]:.1f} at the end "
-          "(this run's own load included; other work on the shared machine moves every figure)")
+    print(
+        f"nearest API, {args.stations + args.city:,} stations, gunicorn {args.workers} "
+        f"workers x {args.threads} threads, {os.cpu_count()} CPUs, 127.0.0.1"
+    )
+    print(
+        f"load average {load_at_start:.1f} at the start, {os.getloadavg()[0]:.1f} at the end "
+        "(this run's own load included; other work on the shared machine moves every figure)"
+    )
     print(f"{'':34}{'KNN (index)':>14}{'naive scan':>14}{'KNN better':>12}")
     rows = [
         ("sequential p50 (ms)", statistics.median(seq_knn), statistics.median(seq_naive), False),
         ("sequential p99 (ms)", p99_seq, percentile(seq_naive, 99), False),
-        (f"load p50 (ms, {client}, c={args.connections})", load_knn["p50"], load_naive["p50"],
-         False),
+        (
+            f"load p50 (ms, {client}, c={args.connections})",
+            load_knn["p50"],
+            load_naive["p50"],
+            False,
+        ),
         ("load p99 (ms)", load_knn["p99"], load_naive["p99"], False),
         ("load throughput (req/s)", load_knn["rps"], load_naive["rps"], True),
     ]
     for label, knn, naive, higher_is_better in rows:
-        better = (knn / naive if naive else float("inf")) if higher_is_better else (
-            naive / knn if knn else float("inf"))
+        better = (
+            (knn / naive if naive else float("inf"))
+            if higher_is_better
+            else (naive / knn if knn else float("inf"))
+        )
         print(f"{label:34}{knn:14.1f}{naive:14.1f}{better:11.0f}x")
     print(f"{'load errors':34}{load_knn['errors']:14d}{load_naive['errors']:14d}")
-    print(f"  (KNN throughput of the {args.load_runs} load runs: "
-          f"{[round(r['rps']) for r in knn_runs]} req/s; the median run is shown)")
+    print(
+        f"  (KNN throughput of the {args.load_runs} load runs: "
+        f"{[round(r['rps']) for r in knn_runs]} req/s; the median run is shown)"
+    )
     print()
-    print(f"map page of {CITY_NAME} ({args.city:,} stations), phone viewport, median of "
-          f"{args.page_runs} warm loads")
-    print(f"  HTML {page['html_kb']:.1f} KB; first view {page['first_view_kb']:.0f} KB "
-          f"in total ({page['markers']} map features); time to interactive "
-          f"{page['tti_ms']:.0f} ms (runs: {page['tti_all']})")
+    print(
+        f"map page of {CITY_NAME} ({args.city:,} stations), phone viewport, median of "
+        f"{args.page_runs} warm loads"
+    )
+    print(
+        f"  HTML {page['html_kb']:.1f} KB; first view {page['first_view_kb']:.0f} KB "
+        f"in total ({page['markers']} map features); time to interactive "
+        f"{page['tti_ms']:.0f} ms (runs: {page['tti_all']})"
+    )
     print()
     print("goals:")
-    print(f"  p99 sequential <= {GOALS['p99_seq_ms']:.0f} ms: {p99_seq:.1f} ms "
-          f"{ok[p99_seq <= GOALS['p99_seq_ms']]}")
-    print(f"  >= {GOALS['rps']:.0f} req/s under load: {load_knn['rps']:.0f} "
-          f"{ok[load_knn['rps'] >= GOALS['rps']]}")
-    print(f"  HTML <= {GOALS['html_kb']:.0f} KB: {page['html_kb']:.1f} KB "
-          f"{ok[page['html_kb'] <= GOALS['html_kb']]}")
-    print(f"  <= {GOALS['tti_ms']:.0f} ms to interactive: {page['tti_ms']:.0f} ms "
-          f"{ok[page['tti_ms'] <= GOALS['tti_ms']]}")
+    print(
+        f"  p99 sequential <= {GOALS['p99_seq_ms']:.0f} ms: {p99_seq:.1f} ms "
+        f"{ok[p99_seq <= GOALS['p99_seq_ms']]}"
+    )
+    print(
+        f"  >= {GOALS['rps']:.0f} req/s under load: {load_knn['rps']:.0f} "
+        f"{ok[load_knn['rps'] >= GOALS['rps']]}"
+    )
+    print(
+        f"  HTML <= {GOALS['html_kb']:.0f} KB: {page['html_kb']:.1f} KB "
+        f"{ok[page['html_kb'] <= GOALS['html_kb']]}"
+    )
+    print(
+        f"  <= {GOALS['tti_ms']:.0f} ms to interactive: {page['tti_ms']:.0f} ms "
+        f"{ok[page['tti_ms'] <= GOALS['tti_ms']]}"
+    )
 
 
 if __name__ == "__main__":

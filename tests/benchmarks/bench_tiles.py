@@ -80,27 +80,42 @@ def load_places(url: str, n: int) -> None:
     centre = rng.integers(0, len(CITY_CENTRES), n - near)
     far_lon = np.array([CITY_CENTRES[i][1] for i in centre]) + rng.normal(0, 2.5, n - near)
     far_lat = np.array([CITY_CENTRES[i][2] for i in centre]) + rng.normal(0, 1.8, n - near)
-    lon = np.clip(np.concatenate([frame["经度"].to_numpy(), far_lon]), CHINA_BBOX[0] + 0.01,
-                  CHINA_BBOX[2] - 0.01)
+    lon = np.clip(
+        np.concatenate([frame["经度"].to_numpy(), far_lon]),
+        CHINA_BBOX[0] + 0.01,
+        CHINA_BBOX[2] - 0.01,
+    )
     lat = np.clip(np.concatenate([frame["纬度"].to_numpy(), far_lat]), 18.2, CHINA_BBOX[3] - 0.01)
     amenity_text = list(frame["设施"]) + list(rng.choice(frame["设施"].to_numpy(), n - near))
     open_24h = set(rng.choice(n, OPEN_24H, replace=False).tolist())
     buffer = io.StringIO()
     for i in range(n):
-        amenities = sorted({normalize_amenity(a) for a in amenity_text[i].split("、") if a}
-                           - {None})
+        amenities = sorted(
+            {normalize_amenity(a) for a in amenity_text[i].split("、") if a} - {None}
+        )
         hours = "24/7" if i in open_24h else "Mo-Su 08:00-20:00"
         status = "closed" if i % 97 == 0 else ("suspended" if i % 53 == 0 else "active")
-        values = ["station", f"生成驿站{i}号（测试数据）", f"SRID=4326;POINT({lon[i]:.6f} {lat[i]:.6f})",
-                  "{" + ",".join(amenities) + "}", hours, status, "bench", f"b{i}", "wgs84",
-                  "true"]
+        values = [
+            "station",
+            f"生成驿站{i}号（测试数据）",
+            f"SRID=4326;POINT({lon[i]:.6f} {lat[i]:.6f})",
+            "{" + ",".join(amenities) + "}",
+            hours,
+            status,
+            "bench",
+            f"b{i}",
+            "wgs84",
+            "true",
+        ]
         buffer.write("\t".join(values) + "\n")
     engine = make_engine(url)
     raw = engine.raw_connection()
     try:
         with raw.cursor() as cur:  # type: ignore[attr-defined]
-            columns = ("kind, name, geom, amenities, opening_hours, status, source, external_id, "
-                       "source_crs, is_demo")
+            columns = (
+                "kind, name, geom, amenities, opening_hours, status, source, external_id, "
+                "source_crs, is_demo"
+            )
             with cur.copy(f"COPY places ({columns}) FROM STDIN") as copy:
                 copy.write(buffer.getvalue())
         raw.commit()
@@ -113,21 +128,29 @@ def load_places(url: str, n: int) -> None:
 
 def views() -> list[tuple[str, int, list[tuple[int, int, int]]]]:
     """Return (name, zoom, tiles) of every view measured: national, then 3 x 3 around cities."""
-    out = [("national", NATIONAL_VIEW_ZOOM,
-            list(tiles_covering(NATIONAL_VIEW_BBOX, NATIONAL_VIEW_ZOOM)))]
+    out = [
+        (
+            "national",
+            NATIONAL_VIEW_ZOOM,
+            list(tiles_covering(NATIONAL_VIEW_BBOX, NATIONAL_VIEW_ZOOM)),
+        )
+    ]
     for z in ZOOMS:
         for name, lon, lat, _w in CITY_CENTRES:
             cx, cy = tile_of(lon, lat, z)
-            out.append((name, z, [(z, cx + dx, cy + dy) for dy in (-1, 0, 1)
-                                  for dx in (-1, 0, 1)]))
+            out.append((name, z, [(z, cx + dx, cy + dy) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]))
     return out
 
 
 def view_bbox(tiles: list[tuple[int, int, int]]) -> tuple[float, float, float, float]:
     """WGS-84 bbox of a block of tiles."""
     boxes = [tile_lonlat_bounds(*t) for t in tiles]
-    return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes),
-            max(b[3] for b in boxes))
+    return (
+        min(b[0] for b in boxes),
+        min(b[1] for b in boxes),
+        max(b[2] for b in boxes),
+        max(b[3] for b in boxes),
+    )
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -155,8 +178,12 @@ def gdal_copy(host: str, out: Path) -> tuple[float, int] | None:
         return None
     env = {**os.environ, "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"}
     began = time.perf_counter()
-    subprocess.run(["ogr2ogr", "-f", "GPKG", "-oo", "PAGE_SIZE=1000", str(out),
-                    f"OAPIF:{host}/ogc", "places"], check=True, env=env, capture_output=True)
+    subprocess.run(
+        ["ogr2ogr", "-f", "GPKG", "-oo", "PAGE_SIZE=1000", str(out), f"OAPIF:{host}/ogc", "places"],
+        check=True,
+        env=env,
+        capture_output=True,
+    )
     seconds = time.perf_counter() - began
     with sqlite3.connect(out) as conn:
         count = conn.execute("SELECT count(*) FROM places").fetchone()[0]
@@ -185,9 +212,12 @@ def main() -> None:
 
     base = make_url(configured_url(os.environ.get("YITU_TEST_DATABASE_URL")))
     url = base.set(database=f"yitu_bench_{secrets.token_hex(4)}").render_as_string(
-        hide_password=False)
-    print(f"scratch database {make_url(url).database}; loading {args.stations:,} stations...",
-          flush=True)
+        hide_password=False
+    )
+    print(
+        f"scratch database {make_url(url).database}; loading {args.stations:,} stations...",
+        flush=True,
+    )
     load_at_start = os.getloadavg()[0]
     create_database(url)
     server = None
@@ -212,8 +242,14 @@ def main() -> None:
                 db_ms[band(t[0])].append((time.perf_counter() - began) * 1000)
         engine.dispose()
 
-        app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "TESTING": False,
-                          "SESSION_COOKIE_SECURE": False})
+        app = create_app(
+            {
+                "DATABASE_URL": url,
+                "SECRET_KEY": "bench",
+                "TESTING": False,
+                "SESSION_COOKIE_SECURE": False,
+            }
+        )
         server = make_server("127.0.0.1", 0, app, threaded=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         host = f"http://127.0.0.1:{server.server_port}"
@@ -261,35 +297,57 @@ def main() -> None:
     largest_served = max(len(b) for b in sizes.values())
     p99_warm = percentile(warm_ms, 99)
     print()
-    print(f"{args.stations:,} stations, {len(tiles)} distinct tiles in {len(measured)} views "
-          f"(national z{NATIONAL_VIEW_ZOOM}; 3x3 tiles around {len(CITY_CENTRES)} cities at "
-          f"z{', z'.join(map(str, ZOOMS))}); load average at start {load_at_start:.2f}")
+    print(
+        f"{args.stations:,} stations, {len(tiles)} distinct tiles in {len(measured)} views "
+        f"(national z{NATIONAL_VIEW_ZOOM}; 3x3 tiles around {len(CITY_CENTRES)} cities at "
+        f"z{', z'.join(map(str, ZOOMS))}); load average at start {load_at_start:.2f}"
+    )
     print("tiles from PostGIS (place_tile, uncached, buffers warm), ms:")
     for name, values in db_ms.items():
-        print(f"  {name:6} n={len(values):4}  p50 {statistics.median(values):7.1f}  "
-              f"p99 {percentile(values, 99):7.1f}  max {max(values):7.1f}")
-    print(f"tiles over HTTP, first request:  p50 {statistics.median(cold_ms):6.1f}  "
-          f"p99 {percentile(cold_ms, 99):6.1f} ms")
-    print(f"tiles over HTTP, warm:           p50 {statistics.median(warm_ms):6.1f}  "
-          f"p99 {p99_warm:6.1f} ms   goal p99 <= {GOALS['p99_warm_ms']:.0f}: "
-          f"{ok[p99_warm <= GOALS['p99_warm_ms']]}")
-    print(f"clusters API, first request:     p50 {statistics.median(cluster_cold):6.1f}  "
-          f"p99 {percentile(cluster_cold, 99):6.1f} ms")
-    print(f"clusters API, warm:              p50 {statistics.median(cluster_warm):6.1f}  "
-          f"p99 {percentile(cluster_warm, 99):6.1f} ms")
-    print(f"largest tile served: {largest_served:,} B; largest in the archive: "
-          f"{exported['largest_tile_bytes']:,} B   goal <= {GOALS['largest_tile_kb']:.0f} KB: "
-          f"{ok[max(largest_served, exported['largest_tile_bytes']) <= GOALS['largest_tile_kb'] * 1024]}")
-    print(f"national first view (z{NATIONAL_VIEW_ZOOM}, {len(national_tiles)} tiles): "
-          f"{national_raw:,} B raw, {national_gz:,} B gzip   goal <= "
-          f"{GOALS['national_view_kb']:.0f} KB: {ok[national_raw <= GOALS['national_view_kb'] * 1024]}")
-    print(f"  same view from the clusters API: {len(national_clusters):,} B raw, "
-          f"{len(gzip.compress(national_clusters)):,} B gzip")
+        print(
+            f"  {name:6} n={len(values):4}  p50 {statistics.median(values):7.1f}  "
+            f"p99 {percentile(values, 99):7.1f}  max {max(values):7.1f}"
+        )
+    print(
+        f"tiles over HTTP, first request:  p50 {statistics.median(cold_ms):6.1f}  "
+        f"p99 {percentile(cold_ms, 99):6.1f} ms"
+    )
+    print(
+        f"tiles over HTTP, warm:           p50 {statistics.median(warm_ms):6.1f}  "
+        f"p99 {p99_warm:6.1f} ms   goal p99 <= {GOALS['p99_warm_ms']:.0f}: "
+        f"{ok[p99_warm <= GOALS['p99_warm_ms']]}"
+    )
+    print(
+        f"clusters API, first request:     p50 {statistics.median(cluster_cold):6.1f}  "
+        f"p99 {percentile(cluster_cold, 99):6.1f} ms"
+    )
+    print(
+        f"clusters API, warm:              p50 {statistics.median(cluster_warm):6.1f}  "
+        f"p99 {percentile(cluster_warm, 99):6.1f} ms"
+    )
+    print(
+        f"largest tile served: {largest_served:,} B; largest in the archive: "
+        f"{exported['largest_tile_bytes']:,} B   goal <= {GOALS['largest_tile_kb']:.0f} KB: "
+        f"{ok[max(largest_served, exported['largest_tile_bytes']) <= GOALS['largest_tile_kb'] * 1024]}"
+    )
+    print(
+        f"national first view (z{NATIONAL_VIEW_ZOOM}, {len(national_tiles)} tiles): "
+        f"{national_raw:,} B raw, {national_gz:,} B gzip   goal <= "
+        f"{GOALS['national_view_kb']:.0f} KB: {ok[national_raw <= GOALS['national_view_kb'] * 1024]}"
+    )
+    print(
+        f"  same view from the clusters API: {len(national_clusters):,} B raw, "
+        f"{len(gzip.compress(national_clusters)):,} B gzip"
+    )
     if gdal is not None:
-        print(f"ogr2ogr OAPIF -> GeoPackage, pages of 1,000: {gdal[1]:,} features in "
-              f"{gdal[0]:.1f} s (database: {stored:,}; equal: {gdal[1] == stored})")
-    print(f"PMTiles z0-13: {exported['tiles']:,} tiles, {exported['bytes']:,} B "
-          f"({exported['bytes'] / 2**20:.1f} MiB), {exported['seconds']:.1f} s")
+        print(
+            f"ogr2ogr OAPIF -> GeoPackage, pages of 1,000: {gdal[1]:,} features in "
+            f"{gdal[0]:.1f} s (database: {stored:,}; equal: {gdal[1] == stored})"
+        )
+    print(
+        f"PMTiles z0-13: {exported['tiles']:,} tiles, {exported['bytes']:,} B "
+        f"({exported['bytes'] / 2**20:.1f} MiB), {exported['seconds']:.1f} s"
+    )
 
 
 if __name__ == "__main__":

@@ -36,13 +36,20 @@ from web.tile_source import TileSource
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "test-output" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 PHONE = {"width": 390, "height": 844}
 CENTRE = (113.66, 34.76)  # WGS-84, Zhengzhou
 SPACING = 0.004  # degrees between grid places: distinct cells from zoom 15 on
-AMAP_URL = ("https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8"
-            "&x={x}&y={y}&z={z}")
+AMAP_URL = (
+    "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8"
+    "&x={x}&y={y}&z={z}"
+)
 
 pytestmark = pytest.mark.browser
 
@@ -84,17 +91,20 @@ def browser_database() -> Iterator[tuple[str, Places]]:
     """A migrated database with committed places for the live server."""
     base = make_url(configured_url(os.environ.get("YITU_TEST_DATABASE_URL")))
     url = base.set(database=f"yitu_browser_{secrets.token_hex(4)}").render_as_string(
-        hide_password=False)
+        hide_password=False
+    )
     create_database(url)
     engine = make_engine(url)
     places = Places()
     try:
         upgrade(url)
         with engine.begin() as conn:
+
             def add(lon: float, lat: float, **fields: Any) -> int:
                 values = place_values(lon, lat, **fields)
-                return int(conn.execute(insert(Place).values(**values).returning(Place.id))
-                           .scalar_one())
+                return int(
+                    conn.execute(insert(Place).values(**values).returning(Place.id)).scalar_one()
+                )
 
             for row in _grid_rows():
                 lon, lat = row.pop("lon"), row.pop("lat")
@@ -138,8 +148,15 @@ class LiveServer:
 
 
 def _app(url: str, **extra: Any) -> Any:
-    return create_app({"DATABASE_URL": url, "SECRET_KEY": "browser-tests", "TESTING": True,
-                       "SESSION_COOKIE_SECURE": False, **extra})
+    return create_app(
+        {
+            "DATABASE_URL": url,
+            "SECRET_KEY": "browser-tests",
+            "TESTING": True,
+            "SESSION_COOKIE_SECURE": False,
+            **extra,
+        }
+    )
 
 
 @pytest.fixture(scope="session")
@@ -153,8 +170,9 @@ def live_server(browser_database: tuple[str, Places]) -> Iterator[LiveServer]:
 @pytest.fixture(scope="session")
 def live_server_gcj02(browser_database: tuple[str, Places]) -> Iterator[LiveServer]:
     """The app configured with Amap tiles (GCJ-02)."""
-    server = LiveServer(_app(browser_database[0], TILE_URL=AMAP_URL, TILE_CRS="gcj02",
-                             TILE_SUBDOMAINS="1234"))
+    server = LiveServer(
+        _app(browser_database[0], TILE_URL=AMAP_URL, TILE_CRS="gcj02", TILE_SUBDOMAINS="1234")
+    )
     yield server
     server.stop()
 
@@ -221,27 +239,40 @@ class Audit:
 
 
 @pytest.fixture
-def make_page(browser: Any, live_server: LiveServer,
-              request: pytest.FixtureRequest) -> Iterator[Any]:
+def make_page(
+    browser: Any, live_server: LiveServer, request: pytest.FixtureRequest
+) -> Iterator[Any]:
     """Return ``make(**context_options) -> (page, audit)`` with the network guard on."""
     contexts = []
 
     def make(*, origins: tuple[str, ...] = (), **options: Any) -> tuple[Any, Audit]:
-        settings = {"viewport": PHONE, "device_scale_factor": 2, "is_mobile": True,
-                    "has_touch": True, "locale": "zh-CN", "timezone_id": "Asia/Shanghai",
-                    **options}
+        settings = {
+            "viewport": PHONE,
+            "device_scale_factor": 2,
+            "is_mobile": True,
+            "has_touch": True,
+            "locale": "zh-CN",
+            "timezone_id": "Asia/Shanghai",
+            **options,
+        }
         context = browser.new_context(**settings)
         contexts.append(context)
-        audit = Audit(allowed_origins=(live_server.url, *origins),
-                      tiles=[TileSource(), TileSource(url=AMAP_URL, crs="gcj02",
-                                                      subdomains="1234")])
+        audit = Audit(
+            allowed_origins=(live_server.url, *origins),
+            tiles=[TileSource(), TileSource(url=AMAP_URL, crs="gcj02", subdomains="1234")],
+        )
         context.route("**/*", audit.route)
         page = context.new_page()
         page.on("pageerror", lambda err: audit.errors.append(f"pageerror: {err}"))
-        page.on("console", lambda msg: audit.errors.append(f"console: {msg.text}")
-                if msg.type == "error" and "net::ERR_FAILED" not in msg.text else None)
-        page.on("dialog", lambda dialog: (audit.dialogs.append(dialog.message),
-                                          dialog.dismiss()))
+        page.on(
+            "console",
+            lambda msg: (
+                audit.errors.append(f"console: {msg.text}")
+                if msg.type == "error" and "net::ERR_FAILED" not in msg.text
+                else None
+            ),
+        )
+        page.on("dialog", lambda dialog: (audit.dialogs.append(dialog.message), dialog.dismiss()))
         return page, audit
 
     yield make

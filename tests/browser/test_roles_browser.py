@@ -49,17 +49,23 @@ def staff(browser_database: tuple[str, Places]) -> Staff:
     engine = make_engine(url)
     try:
         with session_factory(engine)() as db:
-            users = {role: make_user(db, role, districts=(CHENGZHONG,) if role == "caseworker"
-                                     else ()).username
-                     for role in ("admin", "planner", "caseworker", "auditor")}
-            records = [record(adcode=CHENGZHONG, lon=101.7780 + i * 2e-4, lat=36.6170,
-                              is_synthetic=True) for i in range(12)]
+            users = {
+                role: make_user(
+                    db, role, districts=(CHENGZHONG,) if role == "caseworker" else ()
+                ).username
+                for role in ("admin", "planner", "caseworker", "auditor")
+            }
+            records = [
+                record(adcode=CHENGZHONG, lon=101.7780 + i * 2e-4, lat=36.6170, is_synthetic=True)
+                for i in range(12)
+            ]
             ids = add_households(db, records)
             place_id = add_place(db, 101.7790, 36.6160, name="浏览器测试驿站", city="西宁市")
             # A caseworker's read, so the auditor's page has something to show even
             # when the tests run in another order or on another xdist worker.
-            register.list_households(db, cipher(), Actor(users["caseworker"], "caseworker"),
-                                     districts=(CHENGZHONG,))
+            register.list_households(
+                db, cipher(), Actor(users["caseworker"], "caseworker"), districts=(CHENGZHONG,)
+            )
             db.commit()
     finally:
         engine.dispose()
@@ -96,11 +102,13 @@ def count_layers(page: Any, key: str, kind: str) -> int:
         page.wait_for_timeout(50)
     return page.evaluate(
         f"""() => {{ let n = 0; window.yituMaps[{key!r}].map.eachLayer(
-            l => {{ if (l instanceof L.{kind}) n++; }}); return n; }}""")
+            l => {{ if (l instanceof L.{kind}) n++; }}); return n; }}"""
+    )
 
 
-def test_admin_verifies_and_checks_a_station(make_page: Any, staff_server: LiveServer,
-                                             staff: Staff) -> None:
+def test_admin_verifies_and_checks_a_station(
+    make_page: Any, staff_server: LiveServer, staff: Staff
+) -> None:
     page, audit = make_page(origins=(staff_server.url,))
     log_in(page, staff_server, staff.users["admin"])
     assert page.url.endswith("/admin/")
@@ -118,8 +126,9 @@ def test_admin_verifies_and_checks_a_station(make_page: Any, staff_server: LiveS
     assert_clean(audit)
 
 
-def test_caseworker_records_a_visit_and_sees_the_map(make_page: Any, staff_server: LiveServer,
-                                                     staff: Staff) -> None:
+def test_caseworker_records_a_visit_and_sees_the_map(
+    make_page: Any, staff_server: LiveServer, staff: Staff
+) -> None:
     page, audit = make_page(origins=(staff_server.url,))
     log_in(page, staff_server, staff.users["caseworker"])
     assert page.url.endswith("/cases/")
@@ -137,8 +146,9 @@ def test_caseworker_records_a_visit_and_sees_the_map(make_page: Any, staff_serve
     assert_clean(audit)
 
 
-def test_planner_sees_one_aggregate_cell(make_page: Any, staff_server: LiveServer,
-                                         staff: Staff) -> None:
+def test_planner_sees_one_aggregate_cell(
+    make_page: Any, staff_server: LiveServer, staff: Staff
+) -> None:
     page, audit = make_page(origins=(staff_server.url,))
     log_in(page, staff_server, staff.users["planner"])
     page.goto(f"{staff_server.url}/households/cells")
@@ -149,7 +159,8 @@ def test_planner_sees_one_aggregate_cell(make_page: Any, staff_server: LiveServe
 
 
 def test_auditor_sees_the_caseworkers_reads_and_logs_out(
-        make_page: Any, staff_server: LiveServer, staff: Staff) -> None:
+    make_page: Any, staff_server: LiveServer, staff: Staff
+) -> None:
     page, audit = make_page(origins=(staff_server.url,))
     log_in(page, staff_server, staff.users["auditor"])
     assert page.url.endswith("/audit/")

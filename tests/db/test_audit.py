@@ -34,25 +34,50 @@ def test_every_read_export_and_change_writes_one_row_per_household(db: Session) 
     register.get_household(db, c, ids[1], WHO, districts=scope)
     register.map_points(db, WHO, districts=scope)
     list(register.export_rows(db, c, WHO, districts=scope, fmt="xlsx"))
-    register.add_visit(db, c, ids[2], WHO, districts=scope, visited_on=TODAY, notes="x",
-                       today=TODAY)
-    register.add_support(db, c, ids[2], WHO, districts=scope, given_on=TODAY, kind="warmth",
-                         amount_yuan=parse_amount("300"), notes=None, today=TODAY)
-    assert rows_for(db, ids) == {"import": 3, "list": 3, "search": 1, "view": 1, "map": 3,
-                                 "export": 3, "visit": 1, "support": 1}
+    register.add_visit(
+        db, c, ids[2], WHO, districts=scope, visited_on=TODAY, notes="x", today=TODAY
+    )
+    register.add_support(
+        db,
+        c,
+        ids[2],
+        WHO,
+        districts=scope,
+        given_on=TODAY,
+        kind="warmth",
+        amount_yuan=parse_amount("300"),
+        notes=None,
+        today=TODAY,
+    )
+    assert rows_for(db, ids) == {
+        "import": 3,
+        "list": 3,
+        "search": 1,
+        "view": 1,
+        "map": 3,
+        "export": 3,
+        "visit": 1,
+        "support": 1,
+    }
 
 
 def test_audit_rows_name_the_actor_and_never_the_personal_values(db: Session) -> None:
     target = record()
     [hid] = add_households(db, [target], actor=WHO)
-    register.search_households(db, cipher(), WHO, districts=(CHENGZHONG,), name=target.name,
-                               id_number=target.id_number)
+    register.search_households(
+        db, cipher(), WHO, districts=(CHENGZHONG,), name=target.name, id_number=target.id_number
+    )
     [row] = audit.browse(db, actor="auditee", action="search", limit=1)
-    assert (row.actor, row.actor_role, row.remote_addr, str(row.household_id)) == \
-        ("auditee", "caseworker", "192.0.2.1", hid)
+    assert (row.actor, row.actor_role, row.remote_addr, str(row.household_id)) == (
+        "auditee",
+        "caseworker",
+        "192.0.2.1",
+        hid,
+    )
     assert row.detail == {"by": ["name", "id_number"], "results": 1}
-    dumped = db.execute(text("SELECT string_agg(detail::text || actor, '|') "
-                             "FROM households.audit_log")).scalar()
+    dumped = db.execute(
+        text("SELECT string_agg(detail::text || actor, '|') FROM households.audit_log")
+    ).scalar()
     for value in (target.name, target.id_number, target.phone, target.address):
         assert value not in dumped
 
@@ -63,23 +88,28 @@ def test_a_search_with_no_result_is_still_recorded(db: Session) -> None:
     assert db.scalar(select(func.count()).select_from(AuditEntry)) == before + 1
 
 
-@pytest.mark.parametrize("statement", [
-    "UPDATE households.audit_log SET actor = 'someone else'",
-    "DELETE FROM households.audit_log",
-    "TRUNCATE households.audit_log",
-])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE households.audit_log SET actor = 'someone else'",
+        "DELETE FROM households.audit_log",
+        "TRUNCATE households.audit_log",
+    ],
+)
 def test_even_the_owner_cannot_change_or_delete_audit_rows(db: Session, statement: str) -> None:
     add_households(db, [record()], actor=WHO)
     with pytest.raises(DBAPIError, match="append-only"), db.begin_nested():
         db.execute(text(statement))
 
 
-@pytest.mark.parametrize("statement", [
-    "UPDATE households.audit_log SET actor = 'someone else'",
-    "DELETE FROM households.audit_log",
-])
-def test_the_app_role_lacks_the_privilege_to_change_audit_rows(db: Session,
-                                                               statement: str) -> None:
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE households.audit_log SET actor = 'someone else'",
+        "DELETE FROM households.audit_log",
+    ],
+)
+def test_the_app_role_lacks_the_privilege_to_change_audit_rows(db: Session, statement: str) -> None:
     add_households(db, [record()], actor=WHO)
     with pytest.raises(DBAPIError, match="permission denied"), db.begin_nested():
         db.execute(text("SET LOCAL ROLE yitu_app"))

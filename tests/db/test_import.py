@@ -164,20 +164,37 @@ def staging_backend(engine: Engine, database: str) -> int | None:
         )
 
 
-def test_kill_9_mid_import_leaves_no_rows(engine: Engine, database_url: str, tmp_path: Path) -> None:
+def test_kill_9_mid_import_leaves_no_rows(
+    engine: Engine, database_url: str, tmp_path: Path
+) -> None:
     ledger = tmp_path / "big.csv"
     random_places(40_000, seed=9).to_csv(ledger, index=False)
     env = {**os.environ, "YITU_DATABASE_URL": database_url}
     child = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-c", "from web.cli import main; main()", "import", "places", str(ledger),
-         "--crs", "wgs84"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        [
+            sys.executable,
+            "-c",
+            "from web.cli import main; main()",
+            "import",
+            "places",
+            str(ledger),
+            "--crs",
+            "wgs84",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     database = engine.url.database
     deadline = time.monotonic() + 180
     try:
         while staging_backend(engine, database) is None:
             if child.poll() is not None:
-                raise AssertionError(f"the import ended (exit {child.returncode}) before it could be "
-                                     f"killed: {child.stderr.read().decode()[-2000:]}")
+                raise AssertionError(
+                    f"the import ended (exit {child.returncode}) before it could be "
+                    f"killed: {child.stderr.read().decode()[-2000:]}"
+                )
             assert time.monotonic() < deadline, "the import never reached the database"
             time.sleep(0.005)
         os.kill(child.pid, signal.SIGKILL)

@@ -12,7 +12,10 @@ from sqlalchemy.orm import Session
 
 
 def test_workbook_named_csv_with_a_typo_imports_the_rest(
-    runner: FlaskCliRunner, yitu_cli, db: Session, tmp_path: Path  # noqa: ANN001
+    runner: FlaskCliRunner,
+    yitu_cli,
+    db: Session,
+    tmp_path: Path,  # noqa: ANN001
 ) -> None:
     book = Workbook()
     sheet = book.active
@@ -22,8 +25,9 @@ def test_workbook_named_csv_with_a_typo_imports_the_rest(
     ledger = tmp_path / "上海站点.csv"
     book.save(ledger)
     report_path = tmp_path / "report.json"
-    result = runner.invoke(yitu_cli, ["import", "places", str(ledger), "--crs", "wgs84",
-                                      "--report", str(report_path)])
+    result = runner.invoke(
+        yitu_cli, ["import", "places", str(ledger), "--crs", "wgs84", "--report", str(report_path)]
+    )
     assert result.exit_code == 0, result.output
     shown = " ".join(result.output.split())  # rich wraps long lines
     assert "named .csv but recognised by its content as XLSX workbook" in shown
@@ -32,6 +36,9 @@ def test_workbook_named_csv_with_a_typo_imports_the_rest(
     assert report["rejected"] == 1 and report["issues_by_code"]["outside_china"] == 1
     [issue] = [i for i in report["issues"] if i["code"] == "outside_china"]
     assert issue["row"] == 3 and "浙江省舟山市岱山县" in issue["message"]
-    names = db.execute(text("SELECT name FROM places WHERE source = :s"),
-                       {"s": ledger.name}).scalars().all()
+    names = (
+        db.execute(text("SELECT name FROM places WHERE source = :s"), {"s": ledger.name})
+        .scalars()
+        .all()
+    )
     assert names == ["外滩驿站"]

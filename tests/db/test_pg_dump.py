@@ -38,22 +38,51 @@ def dumped() -> Iterator[tuple[str, list]]:
         try:
             with session_factory(engine)() as db:
                 ids = add_households(db, records)
-                register.add_visit(db, cipher(), ids[0], CASEWORKER, districts=(CHENGZHONG,),
-                                   visited_on=TODAY, notes=VISIT_NOTE, today=TODAY)
-                register.add_support(db, cipher(), ids[0], CASEWORKER, districts=(CHENGZHONG,),
-                                     given_on=TODAY, kind="warmth", notes=VISIT_NOTE,
-                                     amount_yuan=parse_amount("800"), today=TODAY)
+                register.add_visit(
+                    db,
+                    cipher(),
+                    ids[0],
+                    CASEWORKER,
+                    districts=(CHENGZHONG,),
+                    visited_on=TODAY,
+                    notes=VISIT_NOTE,
+                    today=TODAY,
+                )
+                register.add_support(
+                    db,
+                    cipher(),
+                    ids[0],
+                    CASEWORKER,
+                    districts=(CHENGZHONG,),
+                    given_on=TODAY,
+                    kind="warmth",
+                    notes=VISIT_NOTE,
+                    amount_yuan=parse_amount("800"),
+                    today=TODAY,
+                )
                 db.commit()
         finally:
             engine.dispose()
         target = make_url(url)
-        command = ["pg_dump", "--no-owner", "-h", target.host or "127.0.0.1",
-                   "-p", str(target.port or 5432), "-d", target.database or ""]
+        command = [
+            "pg_dump",
+            "--no-owner",
+            "-h",
+            target.host or "127.0.0.1",
+            "-p",
+            str(target.port or 5432),
+            "-d",
+            target.database or "",
+        ]
         if target.username:
             command += ["-U", target.username]
         plain = subprocess.run(command, capture_output=True, check=True, timeout=120).stdout
-        inserts = subprocess.run([*command, "--column-inserts", "--data-only"],
-                                 capture_output=True, check=True, timeout=120).stdout
+        inserts = subprocess.run(
+            [*command, "--column-inserts", "--data-only"],
+            capture_output=True,
+            check=True,
+            timeout=120,
+        ).stdout
         yield (plain + inserts).decode("utf-8"), records
 
 

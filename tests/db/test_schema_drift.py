@@ -39,13 +39,17 @@ def schema_differences(engine: Engine) -> list[Any]:
     _load_every_model_module()
     schemas = {t.schema for t in Base.metadata.tables.values()}
     with engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={
-            "include_schemas": True,
-            "include_object": _include,
-            "include_name": lambda name, type_, parent: (
-                type_ != "schema" or name in schemas or name is None),
-            "compare_type": True,
-        })
+        context = MigrationContext.configure(
+            conn,
+            opts={
+                "include_schemas": True,
+                "include_object": _include,
+                "include_name": lambda name, type_, parent: (
+                    type_ != "schema" or name in schemas or name is None
+                ),
+                "compare_type": True,
+            },
+        )
         return compare_metadata(context, Base.metadata)
 
 

@@ -16,8 +16,10 @@ from tests.finder_fixtures import add_place
 def delete(db: Session, place_id: int, *, ago: timedelta = timedelta(0)) -> None:
     db.execute(text("DELETE FROM places WHERE id = :i"), {"i": place_id})
     if ago:
-        db.execute(text("UPDATE place_tombstones SET deleted_at = now() - :ago WHERE id = :i"),
-                   {"ago": ago, "i": place_id})
+        db.execute(
+            text("UPDATE place_tombstones SET deleted_at = now() - :ago WHERE id = :i"),
+            {"ago": ago, "i": place_id},
+        )
 
 
 def test_deleting_a_place_leaves_a_tombstone(db: Session) -> None:
@@ -38,8 +40,9 @@ def test_changes_since_carries_deletions_in_order(db: Session) -> None:
     a = add_place(db, 101.78, 36.62)
     b = add_place(db, 101.79, 36.63, kind="driver_home")
     c = add_place(db, 101.80, 36.64)
-    db.execute(text("UPDATE places SET updated_at = now() - interval '30 minutes' WHERE id = :i"),
-               {"i": a})
+    db.execute(
+        text("UPDATE places SET updated_at = now() - interval '30 minutes' WHERE id = :i"), {"i": a}
+    )
     delete(db, b, ago=timedelta(minutes=20))
     rows = changes_since(db, start, limit=10)
     assert [r["id"] for r in rows] == [a, b, c]

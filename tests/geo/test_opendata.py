@@ -55,16 +55,30 @@ def test_bbox_in_each_crs_becomes_lon_lat() -> None:
     assert parse_bbox("100,30,0,101,31,9000") == (100, 30, 101, 31)
     x0, y0 = lonlat_to_mercator(100, 30)
     x1, y1 = lonlat_to_mercator(101, 31)
-    assert parse_bbox(f"{x0},{y0},{x1},{y1}", bbox_crs=EPSG3857) == pytest.approx((100, 30, 101, 31))
+    assert parse_bbox(f"{x0},{y0},{x1},{y1}", bbox_crs=EPSG3857) == pytest.approx(
+        (100, 30, 101, 31)
+    )
     assert parse_bbox(None) is None
     with pytest.raises(InvalidInput) as err:  # found by schemathesis: exp() overflowed, a 500
         parse_bbox("0,0,1e300,1e300", bbox_crs=EPSG3857)
     assert err.value.field == "bbox"
 
 
-@pytest.mark.parametrize("text", ["", "1,2,3", "１００,30,101,31", "1_00,30,101,31", "inf,1,2,3",
-                                  "0x10,1,2,3", "101,30,100,31", "100,31,101,30", "100,95,101,96",
-                                  "100,30,101,31,"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "1,2,3",
+        "１００,30,101,31",
+        "1_00,30,101,31",
+        "inf,1,2,3",
+        "0x10,1,2,3",
+        "101,30,100,31",
+        "100,31,101,30",
+        "100,95,101,96",
+        "100,30,101,31,",
+    ],
+)
 def test_bad_bbox(text: str) -> None:
     with pytest.raises(InvalidInput) as err:
         parse_bbox(text)
@@ -106,7 +120,8 @@ def test_tile_math_is_consistent() -> None:
         assert west <= 101.7782 < east and south <= 36.6171 < north
     assert tile_lonlat_bounds(0, 0, 0) == pytest.approx((-180, -85.0511287798, 180, 85.0511287798))
     assert list(tiles_covering((73, 18, 135, 54), 4)) == [
-        (4, x, y) for y in range(5, 8) for x in range(11, 15)]
+        (4, x, y) for y in range(5, 8) for x in range(11, 15)
+    ]
     for z, x, y, field in ((23, 0, 0, "z"), (2, 4, 0, "x"), (2, 0, -1, "y")):
         with pytest.raises(InvalidInput) as err:
             check_tile(z, x, y)
@@ -114,9 +129,16 @@ def test_tile_math_is_consistent() -> None:
 
 
 def test_flat_record_follows_the_dictionary() -> None:
-    record = flat_record({"id": 1, "amenities": ["water", "toilet"], "opening_hours": "24/7",
-                          "six_haves": {"sign": True, "layout": False, "on_map": True},
-                          "lon": 101.0, "lat": 36.0})
+    record = flat_record(
+        {
+            "id": 1,
+            "amenities": ["water", "toilet"],
+            "opening_hours": "24/7",
+            "six_haves": {"sign": True, "layout": False, "on_map": True},
+            "lon": 101.0,
+            "lat": 36.0,
+        }
+    )
     assert tuple(record) == COLUMN_NAMES
     assert record["amenities"] == "water;toilet" and record["open_24h"] is True
     assert record["six_haves"] == "sign;on_map"

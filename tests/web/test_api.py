@@ -54,8 +54,9 @@ def test_nearest_filters(client: FlaskClient, db: Session) -> None:
     add_place(db, lon + 0.001, lat, amenities=["water"])
     toilet = add_place(db, lon + 0.002, lat, amenities=["water", "toilet"])
     nook = add_place(db, lon + 0.003, lat, kind="reading_nook", amenities=["toilet"])
-    closed_hours = add_place(db, lon + 0.0005, lat, amenities=["toilet"],
-                             opening_hours="Mo-Su 09:00-09:01")
+    closed_hours = add_place(
+        db, lon + 0.0005, lat, amenities=["toilet"], opening_hours="Mo-Su 09:00-09:01"
+    )
 
     def ids(query: str) -> list[int]:
         response = client.get(f"/api/v1/places/nearest?lon={lon}&lat={lat}&k=5&{query}")
@@ -205,9 +206,11 @@ def test_changes_since_pages_and_until(client: FlaskClient, db: Session) -> None
     t0 = datetime.now(UTC) - timedelta(days=2)
     ids = [add_place(db, 113.6, 34.7) for _ in range(3)]
     for i, place_id in enumerate(ids):
-        db.execute(update(Place).where(Place.id == place_id)
-                   .values(updated_at=t0 + timedelta(minutes=i),
-                           status="closed" if i == 2 else "active"))
+        db.execute(
+            update(Place)
+            .where(Place.id == place_id)
+            .values(updated_at=t0 + timedelta(minutes=i), status="closed" if i == 2 else "active")
+        )
     db.flush()
     since = (t0 - timedelta(seconds=1)).isoformat().replace("+", "%2B")
 
@@ -252,9 +255,14 @@ def test_cors_star_without_credentials_on_api_only(client: FlaskClient) -> None:
     # A client on another origin can read its 400 too.
     bad = client.get("/api/v1/places/nearest?lon=x&lat=1", headers=origin)
     assert bad.status_code == 400 and bad.headers["Access-Control-Allow-Origin"] == "*"
-    preflight = client.options("/api/v1/places", headers={
-        **origin, "Access-Control-Request-Method": "GET",
-        "Access-Control-Request-Headers": "If-None-Match"})
+    preflight = client.options(
+        "/api/v1/places",
+        headers={
+            **origin,
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "If-None-Match",
+        },
+    )
     assert preflight.headers["Access-Control-Allow-Origin"] == "*"
     assert "GET" in preflight.headers["Access-Control-Allow-Methods"]
     assert "POST" not in preflight.headers["Access-Control-Allow-Methods"]
@@ -288,16 +296,21 @@ def test_openapi_fuzz_never_500(app, db: Session) -> None:
     for operation in schema.get_all_operations():
         op = operation.ok()
 
-        @settings(max_examples=25, deadline=None, derandomize=True,
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=25,
+            deadline=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+        )
         @given(case=op.as_strategy())
         def check(case) -> None:  # noqa: ANN001
             # The WSGI transport does not decode brotli/gzip (web/assets.py compresses).
             response = case.call(headers={"Accept-Encoding": "identity"})
             statuses.add(response.status_code)
             if response.status_code >= 500:
-                failures.append(f"{case.method} {case.formatted_path} {case.query}: "
-                                f"{response.status_code}")
+                failures.append(
+                    f"{case.method} {case.formatted_path} {case.query}: {response.status_code}"
+                )
             try:
                 # Status documented, body matching its schema, right media type,
                 # schema-invalid input refused.  Not "every schema-valid input

@@ -44,8 +44,10 @@ def test_a_form_without_its_csrf_token_gets_400(client: FlaskClient, db: Session
 def test_a_forged_token_gets_400(client: FlaskClient, db: Session) -> None:
     user = make_user(db, "admin")
     client.get("/auth/login")
-    response = client.post("/auth/login", data={"username": user.username, "password": PASSWORD,
-                                                "csrf_token": "forged"})
+    response = client.post(
+        "/auth/login",
+        data={"username": user.username, "password": PASSWORD, "csrf_token": "forged"},
+    )
     assert response.status_code == 400
 
 
@@ -62,9 +64,10 @@ def test_login_lands_on_the_role_home_and_is_audited(client: FlaskClient, db: Se
 def test_wrong_password_is_refused_and_audited(client: FlaskClient, db: Session) -> None:
     user = make_user(db, "admin")
     token = csrf_from(client.get("/auth/login").get_data(as_text=True))
-    response = client.post("/auth/login", data={"username": user.username,
-                                                "password": "wrong password here",
-                                                "csrf_token": token})
+    response = client.post(
+        "/auth/login",
+        data={"username": user.username, "password": "wrong password here", "csrf_token": token},
+    )
     assert response.status_code == 401
     assert client.get("/auth/account").status_code == 302
     failed = db.scalars(select(AuditEntry.action).where(AuditEntry.actor == user.username)).all()
@@ -73,25 +76,31 @@ def test_wrong_password_is_refused_and_audited(client: FlaskClient, db: Session)
 
 def test_unknown_user_gets_the_same_answer(client: FlaskClient) -> None:
     token = csrf_from(client.get("/auth/login").get_data(as_text=True))
-    response = client.post("/auth/login", data={"username": "nobody", "password": PASSWORD,
-                                                "csrf_token": token})
+    response = client.post(
+        "/auth/login", data={"username": "nobody", "password": PASSWORD, "csrf_token": token}
+    )
     assert response.status_code == 401
 
 
 def failed_login(client: FlaskClient, username: str) -> None:
     token = csrf_from(client.get("/auth/login").get_data(as_text=True))
-    response = client.post("/auth/login", data={"username": username, "password": "not it",
-                                                "csrf_token": token})
+    response = client.post(
+        "/auth/login", data={"username": username, "password": "not it", "csrf_token": token}
+    )
     assert response.status_code == 401
 
 
-def test_a_failed_login_audits_an_unknown_name_only_as_a_keyed_hash(client: FlaskClient,
-                                                                    db: Session) -> None:
+def test_a_failed_login_audits_an_unknown_name_only_as_a_keyed_hash(
+    client: FlaskClient, db: Session
+) -> None:
     # A password typed into the username box must not become readable to auditors.
     failed_login(client, "hunter2-secret")
     failed_login(client, "hunter2-secret")
-    rows = db.execute(select(AuditEntry.actor, AuditEntry.detail, AuditEntry.remote_addr)
-                      .where(AuditEntry.action == "login_failed")).all()
+    rows = db.execute(
+        select(AuditEntry.actor, AuditEntry.detail, AuditEntry.remote_addr).where(
+            AuditEntry.action == "login_failed"
+        )
+    ).all()
     assert len(rows) == 2
     assert not any("hunter2" in str(row) for row in rows)
     names = {row.actor for row in rows}
@@ -99,8 +108,7 @@ def test_a_failed_login_audits_an_unknown_name_only_as_a_keyed_hash(client: Flas
     assert re.fullmatch(r"unknown:[0-9a-f]{16}", names.pop())
 
 
-def test_a_failed_login_of_an_existing_account_names_it(client: FlaskClient,
-                                                        db: Session) -> None:
+def test_a_failed_login_of_an_existing_account_names_it(client: FlaskClient, db: Session) -> None:
     user = make_user(db, "auditor")
     accounts.set_active(db, user.id, active=False)
     failed_login(client, user.username.upper())
@@ -119,9 +127,14 @@ def test_logout_invalidates_the_session_on_the_server(client: FlaskClient, db: S
     client.set_cookie("session", stolen)
     response = client.get("/auth/account")
     assert response.status_code == 302 and "/auth/login" in response.headers["Location"]
-    revoked = db.scalar(text("SELECT count(*) FROM accounts.sessions s JOIN accounts.users u "
-                             "ON u.id = s.user_id WHERE u.username = :u AND s.revoked_at "
-                             "IS NOT NULL"), {"u": user.username})
+    revoked = db.scalar(
+        text(
+            "SELECT count(*) FROM accounts.sessions s JOIN accounts.users u "
+            "ON u.id = s.user_id WHERE u.username = :u AND s.revoked_at "
+            "IS NOT NULL"
+        ),
+        {"u": user.username},
+    )
     assert revoked == 1
 
 
@@ -145,9 +158,10 @@ def test_changing_the_password_ends_the_session(client: FlaskClient, db: Session
     user = make_user(db, "admin")
     login(client, user.username)
     token = csrf_from(client.get("/auth/account").get_data(as_text=True))
-    response = client.post("/auth/account", data={"current": PASSWORD,
-                                                  "new": "a much longer new passphrase",
-                                                  "csrf_token": token})
+    response = client.post(
+        "/auth/account",
+        data={"current": PASSWORD, "new": "a much longer new passphrase", "csrf_token": token},
+    )
     assert response.status_code == 302
     assert client.get("/auth/account").status_code == 302
     login(client, user.username, "a much longer new passphrase")
@@ -155,8 +169,9 @@ def test_changing_the_password_ends_the_session(client: FlaskClient, db: Session
 
 def test_passwords_are_stored_as_argon2id(db: Session) -> None:
     user = make_user(db, "admin")
-    stored = db.scalar(text("SELECT password_hash FROM accounts.users WHERE id = :i"),
-                       {"i": user.id})
+    stored = db.scalar(
+        text("SELECT password_hash FROM accounts.users WHERE id = :i"), {"i": user.id}
+    )
     assert stored.startswith("$argon2id$") and PASSWORD not in stored
 
 
@@ -164,14 +179,22 @@ def test_the_database_refuses_other_hash_formats(db: Session) -> None:
     from sqlalchemy.exc import IntegrityError
 
     with pytest.raises(IntegrityError, match="password_is_argon2id"), db.begin_nested():
-        accounts.create_user(db, username="md5user", password_hash="5f4dcc3b5aa765d61d8327deb8",
-                             role="admin")
+        accounts.create_user(
+            db, username="md5user", password_hash="5f4dcc3b5aa765d61d8327deb8", role="admin"
+        )
 
 
-@pytest.mark.parametrize(("target", "safe"), [
-    ("/audit/", "/audit/"), ("//evil.example/", None), ("https://evil.example/", None),
-    ("/\\evil.example", None), ("audit", None), ("", None),
-])
+@pytest.mark.parametrize(
+    ("target", "safe"),
+    [
+        ("/audit/", "/audit/"),
+        ("//evil.example/", None),
+        ("https://evil.example/", None),
+        ("/\\evil.example", None),
+        ("audit", None),
+        ("", None),
+    ],
+)
 def test_next_parameter_never_leaves_the_site(target: str, safe: str | None) -> None:
     assert safe_next(target) == safe
 
@@ -179,9 +202,10 @@ def test_next_parameter_never_leaves_the_site(target: str, safe: str | None) -> 
 def test_login_redirect_ignores_an_offsite_next(client: FlaskClient, db: Session) -> None:
     user = make_user(db, "auditor")
     token = csrf_from(client.get("/auth/login").get_data(as_text=True))
-    response = client.post("/auth/login?next=//evil.example/x",
-                           data={"username": user.username, "password": PASSWORD,
-                                 "csrf_token": token})
+    response = client.post(
+        "/auth/login?next=//evil.example/x",
+        data={"username": user.username, "password": PASSWORD, "csrf_token": token},
+    )
     assert response.headers["Location"].endswith("/audit/")
 
 
@@ -200,18 +224,25 @@ def test_roles_in_guards_are_checked() -> None:
 
 
 def test_session_cookie_is_httponly_lax_and_secure_when_configured(
-        app_config: dict[str, object], db: Session) -> None:
+    app_config: dict[str, object], db: Session
+) -> None:
     from web import create_app
 
     app = create_app({**app_config, "SESSION_COOKIE_SECURE": True})
     client = app.test_client()
     user = make_user(db, "admin")
     page = client.get("/auth/login", base_url="https://localhost")
-    response = client.post("/auth/login", base_url="https://localhost", data={
-        "username": user.username, "password": PASSWORD,
-        "csrf_token": csrf_from(page.get_data(as_text=True))},
+    response = client.post(
+        "/auth/login",
+        base_url="https://localhost",
+        data={
+            "username": user.username,
+            "password": PASSWORD,
+            "csrf_token": csrf_from(page.get_data(as_text=True)),
+        },
         # Over HTTPS Flask-WTF also insists on a same-origin Referer.
-        headers={"Referer": "https://localhost/auth/login"})
+        headers={"Referer": "https://localhost/auth/login"},
+    )
     assert response.status_code == 302
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" in cookie
@@ -220,9 +251,11 @@ def test_session_cookie_is_httponly_lax_and_secure_when_configured(
 
 def attempt(client: FlaskClient, username: str, address: str) -> int:
     token = csrf_from(client.get("/auth/login").get_data(as_text=True))
-    return client.post("/auth/login", data={"username": username, "password": "not it at all",
-                                            "csrf_token": token},
-                       environ_overrides={"REMOTE_ADDR": address}).status_code
+    return client.post(
+        "/auth/login",
+        data={"username": username, "password": "not it at all", "csrf_token": token},
+        environ_overrides={"REMOTE_ADDR": address},
+    ).status_code
 
 
 def limited_app(app_config: dict[str, object], **settings: object) -> Flask:
@@ -245,10 +278,12 @@ def test_behind_a_proxy_the_limit_is_per_forwarded_client(app_config: dict[str, 
 
     def via_proxy(client_address: str) -> int:
         token = csrf_from(client.get("/auth/login").get_data(as_text=True))
-        return client.post("/auth/login", data={"username": "x", "password": "not it at all",
-                                                "csrf_token": token},
-                           headers={"X-Forwarded-For": client_address},
-                           environ_overrides={"REMOTE_ADDR": "10.0.0.1"}).status_code
+        return client.post(
+            "/auth/login",
+            data={"username": "x", "password": "not it at all", "csrf_token": token},
+            headers={"X-Forwarded-For": client_address},
+            environ_overrides={"REMOTE_ADDR": "10.0.0.1"},
+        ).status_code
 
     assert [via_proxy("198.51.100.1") for _ in range(3)] == [401, 401, 429]
     assert via_proxy("198.51.100.2") == 401  # same proxy, another client
@@ -262,13 +297,19 @@ def test_login_is_rate_limited_per_account(app_config: dict[str, object]) -> Non
 
 
 def test_rate_limits_can_live_in_redis(app_config: dict[str, object]) -> None:
-    app = limited_app(app_config, LOGIN_RATE_LIMIT="2 per minute",
-                      RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/0")
+    app = limited_app(
+        app_config,
+        LOGIN_RATE_LIMIT="2 per minute",
+        RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/0",
+    )
     address = f"10.{secrets.randbelow(250)}.{secrets.randbelow(250)}.{secrets.randbelow(250)}"
     client = app.test_client()
     codes = [attempt(client, f"u{secrets.token_hex(4)}", address) for _ in range(3)]
     assert codes == [401, 401, 429]
     # A second app (another worker process) shares the counters through Redis.
-    other = limited_app(app_config, LOGIN_RATE_LIMIT="2 per minute",
-                        RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/0").test_client()
+    other = limited_app(
+        app_config,
+        LOGIN_RATE_LIMIT="2 per minute",
+        RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/0",
+    ).test_client()
     assert attempt(other, "anyone", address) == 429

@@ -30,7 +30,8 @@ def test_an_import_is_not_cut_off_by_the_web_statement_timeout(tmp_path: Path) -
 
 
 def test_requests_keep_the_web_limit_and_commands_get_the_batch_limit(
-        app_config: dict[str, object], database_url: str) -> None:
+    app_config: dict[str, object], database_url: str
+) -> None:
     app = create_app({**app_config, "SESSION_FACTORY": None, **TINY})
     try:
         response = app.test_client().get("/api/v1/places/nearest?lon=116.397&lat=39.909")

@@ -39,8 +39,14 @@ def caseworker(client: FlaskClient, db: Session) -> FlaskClient:
 
 
 def audit_count(db: Session, action: str) -> int:
-    return db.scalar(select(func.count()).select_from(AuditEntry).where(
-        AuditEntry.action == action, AuditEntry.actor == "case-zhong")) or 0
+    return (
+        db.scalar(
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(AuditEntry.action == action, AuditEntry.actor == "case-zhong")
+        )
+        or 0
+    )
 
 
 def test_list_shows_own_district_names_only(caseworker: FlaskClient, db: Session) -> None:
@@ -74,14 +80,16 @@ def test_search_by_exact_phone(caseworker: FlaskClient, db: Session) -> None:
     rec = record()
     add_households(db, [rec, record()])
     token = csrf_from(caseworker.get("/cases/search").get_data(as_text=True))
-    page = caseworker.post("/cases/search", data={"phone": rec.phone, "csrf_token": token}).get_data(
-        as_text=True)
+    page = caseworker.post(
+        "/cases/search", data={"phone": rec.phone, "csrf_token": token}
+    ).get_data(as_text=True)
     assert rec.name in page
     bad = caseworker.post("/cases/search", data={"id_number": "123", "csrf_token": token})
     assert bad.status_code == 400
     # Terms in a URL are ignored: they would leak into history, Referer and proxy logs.
-    assert rec.name not in caseworker.get("/cases/search", query_string={"phone": rec.phone}).get_data(
-        as_text=True)
+    assert rec.name not in caseworker.get(
+        "/cases/search", query_string={"phone": rec.phone}
+    ).get_data(as_text=True)
 
 
 def test_visits_and_support_through_the_forms(caseworker: FlaskClient, db: Session) -> None:
@@ -89,22 +97,37 @@ def test_visits_and_support_through_the_forms(caseworker: FlaskClient, db: Sessi
     url = f"/cases/households/{hid}"
     token = csrf_from(caseworker.get(url).get_data(as_text=True))
     today = date.today().isoformat()
-    assert caseworker.post(f"{url}/visits", data={"visited_on": today, "notes": "入户走访",
-                                                  "csrf_token": token}).status_code == 302
-    assert caseworker.post(f"{url}/support", data={"given_on": today, "kind": "warmth",
-                                                   "amount_yuan": "600", "notes": "送温暖",
-                                                   "csrf_token": token}).status_code == 302
+    assert (
+        caseworker.post(
+            f"{url}/visits", data={"visited_on": today, "notes": "入户走访", "csrf_token": token}
+        ).status_code
+        == 302
+    )
+    assert (
+        caseworker.post(
+            f"{url}/support",
+            data={
+                "given_on": today,
+                "kind": "warmth",
+                "amount_yuan": "600",
+                "notes": "送温暖",
+                "csrf_token": token,
+            },
+        ).status_code
+        == 302
+    )
     page = caseworker.get(url).get_data(as_text=True)
     assert "入户走访" in page and "600.00" in page
-    bad = caseworker.post(f"{url}/support", data={"given_on": today, "kind": "warmth",
-                                                  "amount_yuan": "-5", "csrf_token": token})
+    bad = caseworker.post(
+        f"{url}/support",
+        data={"given_on": today, "kind": "warmth", "amount_yuan": "-5", "csrf_token": token},
+    )
     assert bad.status_code == 400
     no_token = caseworker.post(f"{url}/visits", data={"visited_on": today})
     assert no_token.status_code == 400
 
 
-def test_map_script_carries_own_points_and_is_audited(caseworker: FlaskClient,
-                                                      db: Session) -> None:
+def test_map_script_carries_own_points_and_is_audited(caseworker: FlaskClient, db: Session) -> None:
     mine = record(adcode=CHENGZHONG, lon=101.7791, lat=36.6182)
     theirs = record(adcode=CHENGXI, lon=101.7312, lat=36.6333)
     add_households(db, [mine, theirs])
@@ -121,8 +144,9 @@ def test_map_script_carries_own_points_and_is_audited(caseworker: FlaskClient,
 
 
 def test_csv_export_escapes_formulas_and_is_audited(caseworker: FlaskClient, db: Session) -> None:
-    hostile = record(address="=HYPERLINK(\"http://evil.example\",\"x\")",
-                     employer="@SUM(1+1)*cmd|' /C calc'!A0")
+    hostile = record(
+        address='=HYPERLINK("http://evil.example","x")', employer="@SUM(1+1)*cmd|' /C calc'!A0"
+    )
     add_households(db, [hostile, record(adcode=CHENGXI)])
     response = caseworker.get("/cases/export.csv")
     assert response.status_code == 200
@@ -164,8 +188,7 @@ def test_caseworkers_cannot_open_the_aggregate_or_admin(caseworker: FlaskClient)
     assert caseworker.get("/audit/").status_code == 403
 
 
-def test_without_a_key_the_register_answers_503(app_config: dict[str, object],
-                                                db: Session) -> None:
+def test_without_a_key_the_register_answers_503(app_config: dict[str, object], db: Session) -> None:
     from web import create_app
 
     config = {k: v for k, v in app_config.items() if k != "HOUSEHOLD_KEY"}

@@ -135,11 +135,16 @@ def proxy(database_url: str) -> Iterator[TcpProxy]:
         yield tcp
 
 
-def proxied_app(app_config: dict[str, object], database_url: str, proxy: TcpProxy,
-                **settings: object) -> Flask:
+def proxied_app(
+    app_config: dict[str, object], database_url: str, proxy: TcpProxy, **settings: object
+) -> Flask:
     url = make_url(database_url).set(host="127.0.0.1", port=proxy.port)
-    config = {**app_config, "SESSION_FACTORY": None,
-              "DATABASE_URL": url.render_as_string(hide_password=False), **settings}
+    config = {
+        **app_config,
+        "SESSION_FACTORY": None,
+        "DATABASE_URL": url.render_as_string(hide_password=False),
+        **settings,
+    }
     app = create_app(config)
     return app
 
@@ -161,7 +166,8 @@ def assert_unavailable(response, *, json: bool) -> None:  # noqa: ANN001
 
 
 def test_restart_gives_503_then_the_first_request_after_succeeds(
-        app_config: dict[str, object], database_url: str, proxy: TcpProxy) -> None:
+    app_config: dict[str, object], database_url: str, proxy: TcpProxy
+) -> None:
     app = proxied_app(app_config, database_url, proxy)
     client = app.test_client()
     try:
@@ -178,7 +184,8 @@ def test_restart_gives_503_then_the_first_request_after_succeeds(
 
 
 def test_a_stuck_database_answers_503_within_the_connect_timeout(
-        app_config: dict[str, object], database_url: str, proxy: TcpProxy) -> None:
+    app_config: dict[str, object], database_url: str, proxy: TcpProxy
+) -> None:
     app = proxied_app(app_config, database_url, proxy)
     client = app.test_client()
     try:
@@ -190,10 +197,12 @@ def test_a_stuck_database_answers_503_within_the_connect_timeout(
         dispose(app)
 
 
-def test_an_exhausted_pool_answers_503(app_config: dict[str, object], database_url: str,
-                                       proxy: TcpProxy) -> None:
-    app = proxied_app(app_config, database_url, proxy, DATABASE_POOL_SIZE=1,
-                      DATABASE_POOL_TIMEOUT_S=0.5)
+def test_an_exhausted_pool_answers_503(
+    app_config: dict[str, object], database_url: str, proxy: TcpProxy
+) -> None:
+    app = proxied_app(
+        app_config, database_url, proxy, DATABASE_POOL_SIZE=1, DATABASE_POOL_TIMEOUT_S=0.5
+    )
     engine = app.extensions["yitu.db"].engine
     held = [engine.connect() for _ in range(2)]  # pool_size 1 + max_overflow 1
     try:
@@ -207,8 +216,9 @@ def test_an_exhausted_pool_answers_503(app_config: dict[str, object], database_u
         dispose(app)
 
 
-def test_login_during_an_outage_is_503_not_500(app_config: dict[str, object],
-                                               database_url: str, proxy: TcpProxy) -> None:
+def test_login_during_an_outage_is_503_not_500(
+    app_config: dict[str, object], database_url: str, proxy: TcpProxy
+) -> None:
     from tests.household_fixtures import csrf_from
 
     app = proxied_app(app_config, database_url, proxy)
@@ -216,9 +226,10 @@ def test_login_during_an_outage_is_503_not_500(app_config: dict[str, object],
     try:
         token = csrf_from(client.get("/auth/login").get_data(as_text=True))
         proxy.stop()
-        response = client.post("/auth/login", data={"username": "someone",
-                                                     "password": "long enough password",
-                                                     "csrf_token": token})
+        response = client.post(
+            "/auth/login",
+            data={"username": "someone", "password": "long enough password", "csrf_token": token},
+        )
         assert_unavailable(response, json=False)
         proxy.start()
     finally:
@@ -226,7 +237,8 @@ def test_login_during_an_outage_is_503_not_500(app_config: dict[str, object],
 
 
 def test_requests_during_a_restart_get_200_or_503_and_nothing_else(
-        app_config: dict[str, object], database_url: str, proxy: TcpProxy) -> None:
+    app_config: dict[str, object], database_url: str, proxy: TcpProxy
+) -> None:
     app = proxied_app(app_config, database_url, proxy)
 
     def fetch(i: int) -> int:

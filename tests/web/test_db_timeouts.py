@@ -68,7 +68,8 @@ def timed_get(client: FlaskClient, url: str):  # noqa: ANN201
 
 
 def test_a_pooled_connection_to_a_stuck_database_answers_503_within_seconds(
-        app_config: dict[str, object], database_url: str, proxy: TcpProxy) -> None:
+    app_config: dict[str, object], database_url: str, proxy: TcpProxy
+) -> None:
     app = proxied_app(app_config, database_url, proxy, **TIMEOUTS)
     client = app.test_client()
     try:
@@ -88,7 +89,8 @@ def test_a_pooled_connection_to_a_stuck_database_answers_503_within_seconds(
 
 
 def test_a_statement_sent_to_a_stuck_database_ends_within_the_statement_bound(
-        app_config: dict[str, object], database_url: str, proxy: TcpProxy) -> None:
+    app_config: dict[str, object], database_url: str, proxy: TcpProxy
+) -> None:
     app = proxied_app(app_config, database_url, proxy, **TIMEOUTS)
     try:
         with app.test_request_context():
@@ -104,7 +106,8 @@ def test_a_statement_sent_to_a_stuck_database_ends_within_the_statement_bound(
 
 
 def test_a_logged_in_page_during_an_outage_is_the_apps_503_page(
-        app_config: dict[str, object], database_url: str, proxy: TcpProxy) -> None:
+    app_config: dict[str, object], database_url: str, proxy: TcpProxy
+) -> None:
     app: Flask = proxied_app(app_config, database_url, proxy)
     client = app.test_client()
     log_in_as_a_token(client)

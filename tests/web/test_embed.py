@@ -36,8 +36,14 @@ def test_embed_frame_ancestors_from_config(app_config: dict[str, object], db: Se
 
 def test_no_other_page_is_frameable(client: FlaskClient, db: Session) -> None:
     place_id = add_place(db, 113.6, 34.7)
-    for url in ("/", f"/places/{place_id}", "/embed/builder", "/api/v1/docs", "/places",
-                "/maps/embed.js?lon=113.6&lat=34.7&zoom=12"):
+    for url in (
+        "/",
+        f"/places/{place_id}",
+        "/embed/builder",
+        "/api/v1/docs",
+        "/places",
+        "/maps/embed.js?lon=113.6&lat=34.7&zoom=12",
+    ):
         response = client.get(url)
         assert response.status_code == 200, url
         assert frame_ancestors(response) == "frame-ancestors 'none'", url
@@ -47,8 +53,9 @@ def test_no_other_page_is_frameable(client: FlaskClient, db: Session) -> None:
 def test_embed_url_parameters(client: FlaskClient, db: Session) -> None:
     add_place(db, 113.6, 34.7, city="郑州市")
     add_place(db, 113.8, 34.9, city="郑州市")
-    page = client.get("/embed?city=郑州市&kind=station,reading_nook&amenity=water"
-                      "&open_now=1&lang=en").get_data(as_text=True)
+    page = client.get(
+        "/embed?city=郑州市&kind=station,reading_nook&amenity=water&open_now=1&lang=en"
+    ).get_data(as_text=True)
     assert 'data-kinds="station,reading_nook"' in page
     assert 'data-amenities="water"' in page and 'data-open-now="1"' in page
     assert 'lang="en"' in page
@@ -72,15 +79,20 @@ def test_embed_bad_input(client: FlaskClient, db: Session) -> None:
 
 def test_builder_prints_an_escaped_snippet(client: FlaskClient, db: Session) -> None:
     add_place(db, 113.6, 34.7, city="郑州市")
-    response = client.get("/embed/builder?city=郑州市&kind=station&amenity=water&amenity=toilet"
-                          "&embed_lang=en&height=600")
+    response = client.get(
+        "/embed/builder?city=郑州市&kind=station&amenity=water&amenity=toilet"
+        "&embed_lang=en&height=600"
+    )
     page = response.get_data(as_text=True)
-    snippet = html.unescape(re.search(r'<textarea[^>]*id="snippet"[^>]*>(.*?)</textarea>',
-                                      page, re.S).group(1))
+    snippet = html.unescape(
+        re.search(r'<textarea[^>]*id="snippet"[^>]*>(.*?)</textarea>', page, re.S).group(1)
+    )
     assert snippet.startswith('<iframe src="http://localhost/embed?')
     src = html.unescape(re.search(r'src="([^"]+)"', snippet).group(1))
-    assert src == ("http://localhost/embed?city=%E9%83%91%E5%B7%9E%E5%B8%82&kind=station"
-                   "&amenity=water&amenity=toilet&lang=en")
+    assert src == (
+        "http://localhost/embed?city=%E9%83%91%E5%B7%9E%E5%B8%82&kind=station"
+        "&amenity=water&amenity=toilet&lang=en"
+    )
     assert 'height="600"' in snippet and 'allow="geolocation"' in snippet
     assert '<iframe class="preview" id="preview" src="http://localhost/embed?' in page
     # The snippet it prints works.

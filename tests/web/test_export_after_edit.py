@@ -28,16 +28,30 @@ def app_config(app_config: dict[str, object], tmp_path: Path) -> dict[str, objec
 
 
 @pytest.mark.parametrize("fmt", ["csv", "geojson", "xlsx", "snapshot"])
-def test_export_after_an_admin_edit(client: FlaskClient, runner: FlaskCliRunner, yitu_cli: Any,
-                                    db: Session, tmp_path: Path, fmt: str) -> None:
+def test_export_after_an_admin_edit(
+    client: FlaskClient,
+    runner: FlaskCliRunner,
+    yitu_cli: Any,
+    db: Session,
+    tmp_path: Path,
+    fmt: str,
+) -> None:
     login(client, make_user(db, "admin", username="export-admin").username)
     place_id = add_place(db, 101.778, 36.617, name="旧名称")
     edit_url = f"/admin/places/{place_id}/edit"
-    form = {"name": "=编辑后的名称", "kind": "station", "crs": "wgs84", "lon": "101.778",
-            "lat": "36.617", "note": "renamed", "csrf_token": csrf_from(client.get(edit_url).get_data(as_text=True))}
+    form = {
+        "name": "=编辑后的名称",
+        "kind": "station",
+        "crs": "wgs84",
+        "lon": "101.778",
+        "lat": "36.617",
+        "note": "renamed",
+        "csrf_token": csrf_from(client.get(edit_url).get_data(as_text=True)),
+    }
     assert client.post(edit_url, data=form).status_code == 302
-    updated = db.execute(text("SELECT updated_at FROM places WHERE id = :i"),
-                         {"i": place_id}).scalar_one()
+    updated = db.execute(
+        text("SELECT updated_at FROM places WHERE id = :i"), {"i": place_id}
+    ).scalar_one()
     local = updated.astimezone(SHANGHAI).replace(tzinfo=None)
 
     if fmt == "snapshot":
@@ -54,7 +68,9 @@ def test_export_after_an_admin_edit(client: FlaskClient, runner: FlaskCliRunner,
     if fmt == "xlsx":
         sheet = load_workbook(out, read_only=True).active
         header, *body = sheet.iter_rows(values_only=True)
-        [row] = [dict(zip(header, r, strict=True)) for r in body if r[header.index("id")] == place_id]
+        [row] = [
+            dict(zip(header, r, strict=True)) for r in body if r[header.index("id")] == place_id
+        ]
         assert row["name"] == "'=编辑后的名称"
         stamp = row["updated_at (Asia/Shanghai)"]
         assert stamp == local.replace(microsecond=stamp.microsecond)
@@ -63,6 +79,9 @@ def test_export_after_an_admin_edit(client: FlaskClient, runner: FlaskCliRunner,
             [row] = [r for r in csv.DictReader(f) if r["id"] == str(place_id)]
         assert row["name"] == "'=编辑后的名称" and row["updated_at (Asia/Shanghai)"] == str(local)
     else:
-        [feature] = [f for f in json.loads(out.read_text(encoding="utf-8"))["features"]
-                     if f["properties"]["id"] == place_id]
+        [feature] = [
+            f
+            for f in json.loads(out.read_text(encoding="utf-8"))["features"]
+            if f["properties"]["id"] == place_id
+        ]
         assert feature["properties"]["name"] == "=编辑后的名称"

@@ -25,21 +25,81 @@ from web.openapi import PARAMS
 SEED = int(os.environ.get("YITU_FUZZ_SEED", "20250108"))
 LON, LAT = 101.78, 36.62
 COMMON_NAMES = (
-    "limit", "k", "zoom", "page", "height", "width", "lon", "lat", "bbox", "radius_m", "kinds",
-    "amenities", "q", "city", "cursor", "since", "open_now", "lang", "before", "size", "p",
-    "budget", "cost", "min_open_share", "district", "datetime", "f", "crs",
+    "limit",
+    "k",
+    "zoom",
+    "page",
+    "height",
+    "width",
+    "lon",
+    "lat",
+    "bbox",
+    "radius_m",
+    "kinds",
+    "amenities",
+    "q",
+    "city",
+    "cursor",
+    "since",
+    "open_now",
+    "lang",
+    "before",
+    "size",
+    "p",
+    "budget",
+    "cost",
+    "min_open_share",
+    "district",
+    "datetime",
+    "f",
+    "crs",
 )
 NAMES = tuple(sorted(set(COMMON_NAMES) | set(PARAMS)))
 HOSTILE = (
-    "--1", "+-1", "²", "①", "１０１", "٣", "1e309", "-1e309", "nan", "inf", "1_0", "1_01.7", "",
-    " ", "0", "-1", "99999999999999999999", "-99999999999999999999", "9" * 400, "x" * 5000,
-    "{{7*191}}", "{% raw %}", "%00", "\x00", "'\"<>", "1,2,3", "１０１.7,36,102,37",
-    "101.7,36.6,101.9,nan", "0x10", "1e3", ".", "-", "\u202e", "true", "2024-13-45T99:00",
+    "--1",
+    "+-1",
+    "²",
+    "①",
+    "１０１",
+    "٣",
+    "1e309",
+    "-1e309",
+    "nan",
+    "inf",
+    "1_0",
+    "1_01.7",
+    "",
+    " ",
+    "0",
+    "-1",
+    "99999999999999999999",
+    "-99999999999999999999",
+    "9" * 400,
+    "x" * 5000,
+    "{{7*191}}",
+    "{% raw %}",
+    "%00",
+    "\x00",
+    "'\"<>",
+    "1,2,3",
+    "１０１.7,36,102,37",
+    "101.7,36.6,101.9,nan",
+    "0x10",
+    "1e3",
+    ".",
+    "-",
+    "\u202e",
+    "true",
+    "2024-13-45T99:00",
 )
 # Valid values, so that a route gets past its first check to the parameter fuzzed.
 BASELINE = {
-    "lon": str(LON), "lat": str(LAT), "bbox": "101.7,36.6,101.9,36.7", "zoom": "12",
-    "since": "2024-01-01T00:00:00Z", "city": "西宁市",
+    "lon": str(LON),
+    "lat": str(LAT),
+    "bbox": "101.7,36.6,101.9,36.7",
+    "zoom": "12",
+    "since": "2024-01-01T00:00:00Z",
+    "city": "西宁市",
 }
 VALUES_PER_NAME = 3
 EXTRA_NAMES = 3
@@ -75,8 +135,14 @@ class RecordingRequest(Request):
 
 def path_of(rule: Rule, place_id: int) -> str | None:
     """The path of ``rule`` with real values, or None if it has a parameter we cannot fill."""
-    known: dict[str, Any] = {"place_id": place_id, "fid": place_id, "cid": "places",
-                             "z": 0, "x": 0, "y": 0}
+    known: dict[str, Any] = {
+        "place_id": place_id,
+        "fid": place_id,
+        "cid": "places",
+        "z": 0,
+        "x": 0,
+        "y": 0,
+    }
     values: dict[str, Any] = {}
     for name in rule.arguments:
         converter = rule._converters[name]  # noqa: SLF001 - werkzeug keeps them only here

@@ -86,9 +86,7 @@ def test_describe(say, osm, moment, zh, en):
 def test_describe_unparsed_shows_the_ledger_text(say):
     text = "看情况，有人就开"
     assert say(None, text, at(TUE, 10)) == f"营业时间：{text}（无法判断当前是否营业）"
-    assert say(None, text, at(TUE, 10), lang="en") == (
-        f"Hours: {text} (cannot tell if open now)"
-    )
+    assert say(None, text, at(TUE, 10), lang="en") == (f"Hours: {text} (cannot tell if open now)")
     assert say(None, None, at(TUE, 10)) == "营业时间未知"
     assert say(None, "  ", at(TUE, 10), lang="en") == "Opening hours unknown"
     # An invalid stored expression falls back to the ledger text instead of failing.
@@ -99,9 +97,7 @@ def test_describe_days_ahead_beyond_tomorrow(say):
     # Closed on Tuesday evening, next open on Saturday: named by weekday.
     osm = "Sa 10:00-16:00"
     assert say(osm, None, at(TUE, 20)) == "今天休息，周六 10:00 开门"
-    assert say(osm, None, at(TUE, 20), lang="en") == (
-        "Closed today, opens Saturday at 10:00"
-    )
+    assert say(osm, None, at(TUE, 20), lang="en") == ("Closed today, opens Saturday at 10:00")
 
 
 def test_the_day_after_next_week_is_a_date(say):

@@ -15,17 +15,36 @@ PO = ROOT / "web/translations/zh/LC_MESSAGES/messages.po"
 def test_every_extracted_string_has_a_chinese_translation(tmp_path: Path) -> None:
     pot = tmp_path / "messages.pot"
     subprocess.run(
-        [str(ROOT / ".venv/bin/pybabel"), "-q", "extract", "-F", str(ROOT / "babel.cfg"),
-         "-k", "_", "-k", "gettext", "-k", "ngettext:1,2", "-k", "lazy_gettext", "-k", "N_",
-         "-o", str(pot), "web"],
-        cwd=ROOT, check=True,
+        [
+            str(ROOT / ".venv/bin/pybabel"),
+            "-q",
+            "extract",
+            "-F",
+            str(ROOT / "babel.cfg"),
+            "-k",
+            "_",
+            "-k",
+            "gettext",
+            "-k",
+            "ngettext:1,2",
+            "-k",
+            "lazy_gettext",
+            "-k",
+            "N_",
+            "-o",
+            str(pot),
+            "web",
+        ],
+        cwd=ROOT,
+        check=True,
     )
     with pot.open("rb") as f:
         wanted = {m.id for m in read_po(f) if m.id}
     with PO.open("rb") as f:
         catalog = read_po(f, locale="zh")
     missing = sorted(
-        str(mid) for mid in wanted
+        str(mid)
+        for mid in wanted
         if catalog.get(mid) is None or not catalog.get(mid).string or catalog.get(mid).fuzzy
     )
     assert missing == [], "run scripts/i18n.sh update and translate: " + ", ".join(missing)

@@ -30,15 +30,25 @@ AMAP = TileSource(
     crs="gcj02",
     subdomains="1234",
 )
-KIND_LABELS = {"station": "驿站", "reading_nook": "书屋", "breakfast_point": "早餐",
-               "driver_home": "司机之家"}
+KIND_LABELS = {
+    "station": "驿站",
+    "reading_nook": "书屋",
+    "breakfast_point": "早餐",
+    "driver_home": "司机之家",
+}
 ASSET_URL = re.compile(r"""(?:src|href)\s*=\s*["']([^"']+)["']""")
 
 
 def sample(n: int = 3) -> list[dict[str, object]]:
     return [
-        {"id": i + 1, "name": HOSTILE_NAMES[i % len(HOSTILE_NAMES)], "kind": "station",
-         "address": "郑州市 ${x} `y` 路", "lon": 113.66 + i * 0.01, "lat": 34.75}
+        {
+            "id": i + 1,
+            "name": HOSTILE_NAMES[i % len(HOSTILE_NAMES)],
+            "kind": "station",
+            "address": "郑州市 ${x} `y` 路",
+            "lon": 113.66 + i * 0.01,
+            "lat": 34.75,
+        }
         for i in range(n)
     ]
 
@@ -53,7 +63,9 @@ def test_rendered_page_loads_no_cdn_asset() -> None:
     # The only absolute URL the page talks to is the tile template (and the
     # attribution links, which are anchors, not assets).
     scripts = re.findall(r"https?://[^\s\"'\\]+", page)
-    assert {s for s in scripts if "openstreetmap.org" not in s and "leafletjs.com" not in s} == set()
+    assert {
+        s for s in scripts if "openstreetmap.org" not in s and "leafletjs.com" not in s
+    } == set()
     for name in ("jquery", "bootstrap", "awesome", "fontawesome", "cdn.", "cdnjs", "unpkg"):
         assert name not in page.lower()
 
@@ -79,8 +91,10 @@ def test_text_is_escaped_in_popups_tooltips_and_layer_names() -> None:
 
 def test_template_syntax_in_user_text_is_never_compiled() -> None:
     names = ["SSTI {{7*191}} end", "{% raw %}x{% endraw %}", "{# c #}", "{{ 'q' }} \"dq\""]
-    places = [{"id": i, "name": n, "kind": "station", "address": n, "lon": 113.6, "lat": 34.7}
-              for i, n in enumerate(names, 1)]
+    places = [
+        {"id": i, "name": n, "kind": "station", "address": n, "lon": 113.6, "lat": 34.7}
+        for i, n in enumerate(names, 1)
+    ]
     script = render_parts(places_map(places, tiles=OSM, kind_labels=KIND_LABELS)).script
     assert "1337" not in script
     features = map_features(script)
@@ -98,10 +112,12 @@ def test_default_folium_lists_are_left_alone() -> None:
 
 def test_gcj02_tiles_shift_markers_and_centre() -> None:
     lon, lat = 113.66, 34.75
-    wgs = render_parts(places_map([{"id": 1, "name": "a", "kind": "station", "lon": lon,
-                                    "lat": lat}], tiles=OSM)).script
-    gcj = render_parts(places_map([{"id": 1, "name": "a", "kind": "station", "lon": lon,
-                                    "lat": lat}], tiles=AMAP)).script
+    wgs = render_parts(
+        places_map([{"id": 1, "name": "a", "kind": "station", "lon": lon, "lat": lat}], tiles=OSM)
+    ).script
+    gcj = render_parts(
+        places_map([{"id": 1, "name": "a", "kind": "station", "lon": lon, "lat": lat}], tiles=AMAP)
+    ).script
     g_lon, g_lat = from_wgs84(lon, lat, crs="gcj02")
     assert map_features(wgs)[0]["at"] == [lat, lon]
     assert map_features(gcj)[0]["at"] == pytest.approx([g_lat, g_lon], abs=1e-7)
@@ -148,8 +164,9 @@ def test_tile_source_origins_and_matching() -> None:
     assert AMAP.origins() == tuple(f"https://webrd0{i}.is.autonavi.com" for i in range(1, 5))
     assert OSM.matches("https://tile.openstreetmap.org/12/3339/1626.png")
     assert not OSM.matches("https://tile.openstreetmap.org.evil.example/1/2/3.png")
-    assert AMAP.matches("https://webrd03.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1"
-                        "&style=8&x=1&y=2&z=3")
+    assert AMAP.matches(
+        "https://webrd03.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x=1&y=2&z=3"
+    )
     assert TileSource(url="/tiles/{z}/{x}/{y}.png").origins() == ()
     with pytest.raises(ValueError):
         TileSource(crs="bd09")

@@ -61,8 +61,9 @@ def near_households(body: str) -> list[str]:
     hits = []
     for a, b in zip(numbers, numbers[1:], strict=False):
         for lon, lat in SPOTS:
-            if (abs(a - lon) < NEAR_DEG and abs(b - lat) < NEAR_DEG) or \
-                    (abs(a - lat) < NEAR_DEG and abs(b - lon) < NEAR_DEG):
+            if (abs(a - lon) < NEAR_DEG and abs(b - lat) < NEAR_DEG) or (
+                abs(a - lat) < NEAR_DEG and abs(b - lon) < NEAR_DEG
+            ):
                 hits.append(f"{a},{b}")
                 break
     return hits
@@ -70,8 +71,9 @@ def near_households(body: str) -> list[str]:
 
 def leaks(body: str, values: list[str]) -> list[str]:
     # Scripts and JSON may carry Chinese text as \uXXXX escapes: look for that form too.
-    return [v for v in values
-            if v and (v in body or json.dumps(v)[1:-1] in body)] + near_households(body)
+    return [
+        v for v in values if v and (v in body or json.dumps(v)[1:-1] in body)
+    ] + near_households(body)
 
 
 def probe_urls(place_id: int) -> list[str]:
@@ -80,8 +82,7 @@ def probe_urls(place_id: int) -> list[str]:
     return [
         f"/api/v1/places/nearest?lon={lon}&lat={lat}&k=50",
         f"/api/v1/places?bbox={lon - 0.01},{lat - 0.01},{lon + 0.01},{lat + 0.01}",
-        f"/api/v1/places/clusters?bbox={lon - 0.05},{lat - 0.05},{lon + 0.05},{lat + 0.05}"
-        "&zoom=16",
+        f"/api/v1/places/clusters?bbox={lon - 0.05},{lat - 0.05},{lon + 0.05},{lat + 0.05}&zoom=16",
         f"/?lon={lon}&lat={lat}&zoom=17",
         f"/embed?lon={lon}&lat={lat}&zoom=17",
         f"/maps/finder.js?lon={lon}&lat={lat}&zoom=17",
@@ -90,12 +91,19 @@ def probe_urls(place_id: int) -> list[str]:
     ]
 
 
-def test_no_household_leaks_to_public_pages_apis_or_other_roles(app: Flask,
-                                                                 db: Session) -> None:
+def test_no_household_leaks_to_public_pages_apis_or_other_roles(app: Flask, db: Session) -> None:
     records = [record(adcode=CHENGZHONG, lon=x, lat=y) for x, y in SPOTS]
     ids = add_households(db, records)
-    register.add_visit(db, cipher(), ids[0], CASEWORKER, districts=(CHENGZHONG,),
-                       visited_on=date(2026, 1, 2), notes=NOTE, today=date(2026, 1, 3))
+    register.add_visit(
+        db,
+        cipher(),
+        ids[0],
+        CASEWORKER,
+        districts=(CHENGZHONG,),
+        visited_on=date(2026, 1, 2),
+        notes=NOTE,
+        today=date(2026, 1, 3),
+    )
     place_id = add_place(db, 101.70, 36.65, city="西宁市", name="城中区职工驿站")
     values = secrets_of(records)
 
@@ -107,8 +115,7 @@ def test_no_household_leaks_to_public_pages_apis_or_other_roles(app: Flask,
     # The caseworker reads the households first, so the auditor's page has rows about them.
     caseworker = app.test_client()
     login(caseworker, make_user(db, "caseworker", districts=(CHENGZHONG,)).username)
-    assert records[0].name in caseworker.get(f"/cases/households/{ids[0]}").get_data(
-        as_text=True)
+    assert records[0].name in caseworker.get(f"/cases/households/{ids[0]}").get_data(as_text=True)
 
     checked = 0
     found: list[str] = []
@@ -126,8 +133,9 @@ def test_no_household_leaks_to_public_pages_apis_or_other_roles(app: Flask,
     for url in probe_urls(place_id):
         with clients["anonymous"].get(url) as response:
             assert response.status_code == 200, url
-            found += [f"anonymous {url}: {v}" for v in leaks(response.get_data(as_text=True),
-                                                             values)]
+            found += [
+                f"anonymous {url}: {v}" for v in leaks(response.get_data(as_text=True), values)
+            ]
             checked += 1
     assert found == []
     assert checked > 40

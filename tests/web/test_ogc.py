@@ -32,10 +32,13 @@ def live(database_url: str, engine: Engine) -> Iterator[Live]:
         yield running
 
 
-def db_points(engine: Engine, where: str = "TRUE", **params: object) -> dict[int, tuple[float, float]]:
+def db_points(
+    engine: Engine, where: str = "TRUE", **params: object
+) -> dict[int, tuple[float, float]]:
     with engine.connect() as conn:
-        rows = conn.execute(text(f"SELECT id, ST_X(geom), ST_Y(geom) FROM places WHERE {where}"),
-                            params)
+        rows = conn.execute(
+            text(f"SELECT id, ST_X(geom), ST_Y(geom) FROM places WHERE {where}"), params
+        )
         return {int(r[0]): (float(r[1]), float(r[2])) for r in rows}
 
 
@@ -49,7 +52,7 @@ def gpkg_points(path: Path, layer: str) -> dict[int, tuple[float, float]]:
     for fid, blob in rows:
         flags = blob[3]
         envelope = {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}[(flags >> 1) & 7]
-        wkb = blob[8 + envelope:]
+        wkb = blob[8 + envelope :]
         order = "<" if wkb[0] == 1 else ">"
         x, y = struct.unpack(order + "dd", wkb[5:21])
         out[int(fid)] = (x, y)
@@ -78,11 +81,23 @@ def test_ogrinfo_lists_every_collection(live: Live) -> None:
 def test_ogr2ogr_copies_a_collection_exactly(live: Live, tmp_path: Path, layer: str) -> None:
     out = tmp_path / f"{layer}.gpkg"
     # A small page size makes GDAL follow many next links.
-    gdal("ogr2ogr", "-f", "GPKG", "-preserve_fid", "-oo", "PAGE_SIZE=70", str(out),
-         f"OAPIF:{live.url}/ogc", layer)
+    gdal(
+        "ogr2ogr",
+        "-f",
+        "GPKG",
+        "-preserve_fid",
+        "-oo",
+        "PAGE_SIZE=70",
+        str(out),
+        f"OAPIF:{live.url}/ogc",
+        layer,
+    )
     copied = gpkg_points(out, layer)
-    expected = db_points(live.engine) if layer == "places" else db_points(
-        live.engine, "kind = :k", k=layer)
+    expected = (
+        db_points(live.engine)
+        if layer == "places"
+        else db_points(live.engine, "kind = :k", k=layer)
+    )
     assert len(expected) >= 70
     assert copied.keys() == expected.keys()
     for place_id, (lon, lat) in expected.items():
@@ -93,18 +108,45 @@ def test_ogr2ogr_copies_a_collection_exactly(live: Live, tmp_path: Path, layer: 
 def test_gdal_bbox_filter_returns_the_postgis_set(live: Live, tmp_path: Path) -> None:
     west, south, east, north = 100.0, 25.0, 121.5, 40.0
     out = tmp_path / "bbox.gpkg"
-    gdal("ogr2ogr", "-f", "GPKG", "-preserve_fid", "-spat", str(west), str(south), str(east),
-         str(north), str(out), f"OAPIF:{live.url}/ogc", "places")
-    expected = db_points(live.engine, "ST_Intersects(geom, ST_MakeEnvelope(:w, :s, :e, :n, 4326))",
-                         w=west, s=south, e=east, n=north)
+    gdal(
+        "ogr2ogr",
+        "-f",
+        "GPKG",
+        "-preserve_fid",
+        "-spat",
+        str(west),
+        str(south),
+        str(east),
+        str(north),
+        str(out),
+        f"OAPIF:{live.url}/ogc",
+        "places",
+    )
+    expected = db_points(
+        live.engine,
+        "ST_Intersects(geom, ST_MakeEnvelope(:w, :s, :e, :n, 4326))",
+        w=west,
+        s=south,
+        e=east,
+        n=north,
+    )
     assert 0 < len(expected) < len(db_points(live.engine))
     assert gpkg_points(out, "places").keys() == expected.keys()
 
 
 def test_gdal_attribute_filter_is_sent_to_the_server(live: Live, tmp_path: Path) -> None:
     out = tmp_path / "active.gpkg"
-    gdal("ogr2ogr", "-f", "GPKG", "-preserve_fid", "-where", "status = 'active'", str(out),
-         f"OAPIF:{live.url}/ogc", "station")
+    gdal(
+        "ogr2ogr",
+        "-f",
+        "GPKG",
+        "-preserve_fid",
+        "-where",
+        "status = 'active'",
+        str(out),
+        f"OAPIF:{live.url}/ogc",
+        "station",
+    )
     expected = db_points(live.engine, "kind = 'station' AND status = 'active'")
     assert gpkg_points(out, "station").keys() == expected.keys()
 
@@ -116,8 +158,12 @@ def test_gdal_reads_the_mercator_answer_in_metres(live: Live, tmp_path: Path) ->
     out = tmp_path / "m.gpkg"
     gdal("ogr2ogr", "-f", "GPKG", "-a_srs", "EPSG:3857", "-nln", "m", str(out), url)
     with live.engine.connect() as conn:
-        rows = conn.execute(text("SELECT ST_X(ST_Transform(geom, 3857)), ST_Y(ST_Transform(geom, 3857)) "
-                                 "FROM places WHERE kind = 'reading_nook'")).all()
+        rows = conn.execute(
+            text(
+                "SELECT ST_X(ST_Transform(geom, 3857)), ST_Y(ST_Transform(geom, 3857)) "
+                "FROM places WHERE kind = 'reading_nook'"
+            )
+        ).all()
     expected = sorted((round(x, 2), round(y, 2)) for x, y in rows)
     copied = sorted((round(x, 2), round(y, 2)) for x, y in gpkg_points(out, "m").values())
     assert copied == expected
@@ -146,11 +192,17 @@ def test_collections_describe_extent_and_crs(live: Live) -> None:
     assert places["storageCrs"] == CRS84
     assert {CRS84, EPSG + "4490", EPSG + "3857"} <= set(places["crs"])
     with live.engine.connect() as conn:
-        box = conn.execute(text("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) "
-                                "FROM (SELECT ST_Extent(geom) e FROM places) s")).one()
+        box = conn.execute(
+            text(
+                "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) "
+                "FROM (SELECT ST_Extent(geom) e FROM places) s"
+            )
+        ).one()
     assert places["extent"]["spatial"]["bbox"][0] == pytest.approx(list(box))
-    assert places["extent"]["temporal"]["interval"][0] == ["2024-03-01T04:00:00Z",
-                                                           "2025-09-01T04:00:00Z"]
+    assert places["extent"]["temporal"]["interval"][0] == [
+        "2024-03-01T04:00:00Z",
+        "2025-09-01T04:00:00Z",
+    ]
     [licence] = [link for link in places["links"] if link["rel"] == "license"]
     assert licence["title"] == "CC BY 4.0" and licence["href"].endswith("/data")
 
@@ -176,18 +228,25 @@ def test_datetime_filters_on_updated_at(live: Live) -> None:
         ("../2024-12-31T00:00:00+08:00", "updated_at <= '2024-12-31T00:00:00+08:00'"),
         ("2024-01-01T00:00:00Z/2026-01-01T00:00:00Z", "TRUE"),
     ):
-        body, _ = get_json(f"{live.url}/ogc/collections/places/items?limit=1000&datetime="
-                           + urllib.request.quote(value))
+        body, _ = get_json(
+            f"{live.url}/ogc/collections/places/items?limit=1000&datetime="
+            + urllib.request.quote(value)
+        )
         expected = db_points(live.engine, where, old=OLD)
         assert {f["id"] for f in body["features"]} == expected.keys(), value
     assert NEW > OLD
 
 
 def test_kind_status_amenity_filters(live: Live) -> None:
-    body, _ = get_json(f"{live.url}/ogc/collections/places/items?limit=1000"
-                       "&kind=station,driver_home&status=active&amenity=water,toilet")
-    expected = db_points(live.engine, "kind IN ('station', 'driver_home') AND status = 'active' "
-                         "AND amenities @> ARRAY['water', 'toilet']")
+    body, _ = get_json(
+        f"{live.url}/ogc/collections/places/items?limit=1000"
+        "&kind=station,driver_home&status=active&amenity=water,toilet"
+    )
+    expected = db_points(
+        live.engine,
+        "kind IN ('station', 'driver_home') AND status = 'active' "
+        "AND amenities @> ARRAY['water', 'toilet']",
+    )
     assert expected and {f["id"] for f in body["features"]} == expected.keys()
 
 
@@ -196,12 +255,20 @@ def test_kind_status_amenity_filters(live: Live) -> None:
 
 def test_crs_answers_in_each_served_crs(client: FlaskClient, db: Session) -> None:
     place_id = add_place(db, 101.7782215, 36.6171483, kind="station")
-    x3857, y3857 = db.execute(text(
+    x3857, y3857 = db.execute(
+        text(
             "SELECT ST_X(g), ST_Y(g) FROM (SELECT ST_Transform(geom, 3857) g FROM places "
-            "WHERE id = :i) s"), {"i": place_id}).one()
-    x4490, y4490 = db.execute(text(
+            "WHERE id = :i) s"
+        ),
+        {"i": place_id},
+    ).one()
+    x4490, y4490 = db.execute(
+        text(
             "SELECT ST_X(g), ST_Y(g) FROM (SELECT ST_Transform(geom, 4490) g FROM places "
-            "WHERE id = :i) s"), {"i": place_id}).one()
+            "WHERE id = :i) s"
+        ),
+        {"i": place_id},
+    ).one()
     cases = {
         None: (CRS84, [101.7782215, 36.6171483]),
         "EPSG:4490": (EPSG + "4490", [y4490, x4490]),  # CGCS2000: latitude first
@@ -215,8 +282,11 @@ def test_crs_answers_in_each_served_crs(client: FlaskClient, db: Session) -> Non
         assert response.headers["Content-Crs"] == f"<{uri}>"
         got = response.get_json()["geometry"]["coordinates"]
         assert got == pytest.approx(coords, abs=1e-7 if "3857" not in uri else 0.01), crs
-        listed = client.get(f"/ogc/collections/places/items{query}&limit=1000" if query
-                            else "/ogc/collections/places/items?limit=1000")
+        listed = client.get(
+            f"/ogc/collections/places/items{query}&limit=1000"
+            if query
+            else "/ogc/collections/places/items?limit=1000"
+        )
         assert listed.headers["Content-Crs"] == f"<{uri}>"
         [mine] = [f for f in listed.get_json()["features"] if f["id"] == place_id]
         assert mine["geometry"]["coordinates"] == got
@@ -227,10 +297,12 @@ def test_bbox_crs_selects_the_same_places(client: FlaskClient, db: Session) -> N
     inside = add_place(db, 101.78, 36.62)
     add_place(db, 103.0, 36.62)
     plain = client.get("/ogc/collections/places/items?bbox=101.5,36.5,102,37").get_json()
-    lat_lon = client.get("/ogc/collections/places/items?bbox=36.5,101.5,37,102"
-                         f"&bbox-crs={EPSG}4490").get_json()
-    metres = client.get("/ogc/collections/places/items?bbox=11306771,4369505,11355075,4439106"
-                        f"&bbox-crs={EPSG}3857").get_json()
+    lat_lon = client.get(
+        f"/ogc/collections/places/items?bbox=36.5,101.5,37,102&bbox-crs={EPSG}4490"
+    ).get_json()
+    metres = client.get(
+        f"/ogc/collections/places/items?bbox=11306771,4369505,11355075,4439106&bbox-crs={EPSG}3857"
+    ).get_json()
     for body in (plain, lat_lon, metres):
         assert [f["id"] for f in body["features"]] == [inside]
 
@@ -244,26 +316,29 @@ def test_single_item_checks_its_collection(client: FlaskClient, db: Session) -> 
     assert client.get("/ogc/collections/station/items/１２").status_code == 404
 
 
-@pytest.mark.parametrize(("query", "field"), [
-    ("bbox=", "bbox"),
-    ("bbox=1,2,3", "bbox"),
-    ("bbox=110,30,100,40", "bbox"),
-    ("bbox=１０１,30,102,31", "bbox"),
-    ("bbox=1_01,30,102,31", "bbox"),
-    ("bbox=nan,30,102,31", "bbox"),
-    ("limit=0", "limit"),
-    ("limit=10001", "limit"),
-    ("crs=EPSG:4214", "crs"),
-    ("bbox-crs=EPSG:2000", "bbox-crs"),
-    ("datetime=yesterday", "datetime"),
-    ("datetime=2025-01-01T00:00:00Z/2024-01-01T00:00:00Z", "datetime"),
-    ("kind=castle", "kind"),
-    ("status=open", "status"),
-    ("amenity=sauna", "amenity"),
-    ("after=-1", "after"),
-    ("f=xml", "f"),
-    ("offset=10", "offset"),
-])
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("bbox=", "bbox"),
+        ("bbox=1,2,3", "bbox"),
+        ("bbox=110,30,100,40", "bbox"),
+        ("bbox=１０１,30,102,31", "bbox"),
+        ("bbox=1_01,30,102,31", "bbox"),
+        ("bbox=nan,30,102,31", "bbox"),
+        ("limit=0", "limit"),
+        ("limit=10001", "limit"),
+        ("crs=EPSG:4214", "crs"),
+        ("bbox-crs=EPSG:2000", "bbox-crs"),
+        ("datetime=yesterday", "datetime"),
+        ("datetime=2025-01-01T00:00:00Z/2024-01-01T00:00:00Z", "datetime"),
+        ("kind=castle", "kind"),
+        ("status=open", "status"),
+        ("amenity=sauna", "amenity"),
+        ("after=-1", "after"),
+        ("f=xml", "f"),
+        ("offset=10", "offset"),
+    ],
+)
 def test_bad_parameters_are_problem_details(client: FlaskClient, query: str, field: str) -> None:
     response = client.get(f"/ogc/collections/places/items?{query}")
     assert response.status_code == 400, query
@@ -283,19 +358,33 @@ def test_etag_and_cors(client: FlaskClient, db: Session) -> None:
     first = client.get("/ogc/collections/places/items")
     assert first.headers["Access-Control-Allow-Origin"] == "*"
     assert "Access-Control-Allow-Credentials" not in first.headers
-    again = client.get("/ogc/collections/places/items", headers={"If-None-Match": first.headers["ETag"]})
+    again = client.get(
+        "/ogc/collections/places/items", headers={"If-None-Match": first.headers["ETag"]}
+    )
     assert again.status_code == 304
 
 
 # ---------------------------------------------------------------- HTML for people
 
 
-def test_html_pages_escape_hostile_text_under_the_strict_csp(client: FlaskClient, db: Session) -> None:
-    place_id = add_place(db, 101.78, 36.62, name="<img src=x onerror=alert(1)> {{7*191}}",
-                         address="<script>alert(2)</script>")
-    urls = ["/ogc?f=html", "/ogc/conformance?f=html", "/ogc/collections?f=html",
-            "/ogc/collections/station?f=html", "/ogc/collections/station/items?f=html",
-            f"/ogc/collections/station/items/{place_id}?f=html"]
+def test_html_pages_escape_hostile_text_under_the_strict_csp(
+    client: FlaskClient, db: Session
+) -> None:
+    place_id = add_place(
+        db,
+        101.78,
+        36.62,
+        name="<img src=x onerror=alert(1)> {{7*191}}",
+        address="<script>alert(2)</script>",
+    )
+    urls = [
+        "/ogc?f=html",
+        "/ogc/conformance?f=html",
+        "/ogc/collections?f=html",
+        "/ogc/collections/station?f=html",
+        "/ogc/collections/station/items?f=html",
+        f"/ogc/collections/station/items/{place_id}?f=html",
+    ]
     for url in urls:
         response = client.get(url)
         assert response.status_code == 200 and response.mimetype == "text/html", url

@@ -27,8 +27,14 @@ EXAMPLES_PER_OPERATION = 60
 def test_ogc_openapi_and_the_routes_agree(app: Flask, db: Session) -> None:
     kinds = ("station", "reading_nook", "breakfast_point", "driver_home")
     for i, name in enumerate(HOSTILE_NAMES * 2):
-        add_place(db, 101.70 + i * 0.01, 36.65, name=name, kind=kinds[i % 4],
-                  status=("active", "closed")[i % 2])
+        add_place(
+            db,
+            101.70 + i * 0.01,
+            36.65,
+            name=name,
+            kind=kinds[i % 4],
+            status=("active", "closed")[i % 2],
+        )
     schema = schemathesis.openapi.from_wsgi("/ogc/api", app)
     failures: list[str] = []
     statuses: Counter[int] = Counter()
@@ -37,14 +43,21 @@ def test_ogc_openapi_and_the_routes_agree(app: Flask, db: Session) -> None:
         operation = result.ok()
         operations += 1
 
-        @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, derandomize=True,
-                  suppress_health_check=list(HealthCheck), database=None)
+        @settings(
+            max_examples=EXAMPLES_PER_OPERATION,
+            deadline=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+            database=None,
+        )
         @given(case=operation.as_strategy())
         def check(case) -> None:  # noqa: ANN001
             try:
                 # Identity: the WSGI transport does not undo Flask-Compress's gzip.
-                response = case.call_and_validate(headers={"Accept-Encoding": "identity"},
-                                                  excluded_checks=[positive_data_acceptance])
+                response = case.call_and_validate(
+                    headers={"Accept-Encoding": "identity"},
+                    excluded_checks=[positive_data_acceptance],
+                )
             except Exception as exc:  # noqa: BLE001 (collect every failure, then assert)
                 failures.append(f"{case.method} {case.formatted_path} {case.query}: {exc}"[:600])
                 return

@@ -29,25 +29,49 @@ def app_config(app_config: dict[str, object], tmp_path: Path) -> dict[str, objec
 
 def places(db: Session) -> list[int]:
     return [
-        add_place(db, 101.7782215, 36.6171483, name="=HYPERLINK(\"http://x\")",
-                  amenities=["water", "toilet"], opening_hours="24/7",
-                  six_haves={"sign": True, "on_map": True, "layout": False},
-                  last_verified=date(2025, 5, 1), capacity=12, address="西宁市城东区"),
-        add_place(db, 113.6654321, 34.7579012, name="<img src=x onerror=alert(1)> {{7*191}}",
-                  kind="reading_nook", status="closed", amenities=[],
-                  opening_hours="Mo-Fr 09:00-17:00"),
+        add_place(
+            db,
+            101.7782215,
+            36.6171483,
+            name='=HYPERLINK("http://x")',
+            amenities=["water", "toilet"],
+            opening_hours="24/7",
+            six_haves={"sign": True, "on_map": True, "layout": False},
+            last_verified=date(2025, 5, 1),
+            capacity=12,
+            address="西宁市城东区",
+        ),
+        add_place(
+            db,
+            113.6654321,
+            34.7579012,
+            name="<img src=x onerror=alert(1)> {{7*191}}",
+            kind="reading_nook",
+            status="closed",
+            amenities=[],
+            opening_hours="Mo-Fr 09:00-17:00",
+        ),
         add_place(db, 121.4737, 31.2304, name="+1 驿站", kind="driver_home", phone="-123"),
     ]
 
 
 def db_rows(db: Session) -> dict[int, dict]:
-    rows = db.execute(text("SELECT id, name, kind, status, ST_X(geom) lon, ST_Y(geom) lat, "
-                           "amenities, capacity FROM places ORDER BY id")).mappings()
+    rows = db.execute(
+        text(
+            "SELECT id, name, kind, status, ST_X(geom) lon, ST_Y(geom) lat, "
+            "amenities, capacity FROM places ORDER BY id"
+        )
+    ).mappings()
     return {r["id"]: dict(r) for r in rows}
 
 
-def test_snapshot_files_read_back_equal_the_database(runner, yitu_cli, db: Session,  # noqa: ANN001
-                                                      app: Flask, tmp_path: Path) -> None:
+def test_snapshot_files_read_back_equal_the_database(
+    runner,
+    yitu_cli,
+    db: Session,  # noqa: ANN001
+    app: Flask,
+    tmp_path: Path,
+) -> None:
     ids = places(db)
     result = runner.invoke(yitu_cli, ["export", "snapshot"])
     assert result.exit_code == 0, result.output
@@ -71,10 +95,13 @@ def test_snapshot_files_read_back_equal_the_database(runner, yitu_cli, db: Sessi
     import duckdb
 
     with duckdb.connect() as duck:
-        duck_rows = duck.execute("SELECT id, geometry.x, geometry.y, name FROM read_parquet(?) "
-                                 "ORDER BY id", [str(parquet)]).fetchall()
-    assert duck_rows == [(i, expected[i]["lon"], expected[i]["lat"], expected[i]["name"])
-                         for i in sorted(expected)]
+        duck_rows = duck.execute(
+            "SELECT id, geometry.x, geometry.y, name FROM read_parquet(?) ORDER BY id",
+            [str(parquet)],
+        ).fetchall()
+    assert duck_rows == [
+        (i, expected[i]["lon"], expected[i]["lat"], expected[i]["name"]) for i in sorted(expected)
+    ]
     first = frame.set_index("id").loc[ids[0]]
     assert first["open_24h"] and first["six_haves"] == "sign;on_map"
     assert first["capacity"] == 12 and first["last_verified"] == date(2025, 5, 1)
@@ -90,7 +117,7 @@ def test_snapshot_files_read_back_equal_the_database(runner, yitu_cli, db: Sessi
     for place_id, want in expected.items():
         assert float(by_id[place_id]["lon"]) == pytest.approx(want["lon"], abs=1e-9)
         assert float(by_id[place_id]["lat"]) == pytest.approx(want["lat"], abs=1e-9)
-    assert by_id[ids[0]]["name"] == "'=HYPERLINK(\"http://x\")"
+    assert by_id[ids[0]]["name"] == '\'=HYPERLINK("http://x")'
     assert by_id[ids[2]]["name"] == "'+1 驿站" and by_id[ids[2]]["phone"] == "'-123"
     assert by_id[ids[1]]["name"] == "<img src=x onerror=alert(1)> {{7*191}}"
 
@@ -127,8 +154,13 @@ def test_snapshots_swap_atomically_and_old_ones_go(db: Session, tmp_path: Path) 
     assert not first.exists()
     assert (out / "current").is_symlink()
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
-    assert sorted(os.listdir(second)) == ["manifest.json", "places.csv", "places.fgb",
-                                          "places.geojson", "places.parquet"]
+    assert sorted(os.listdir(second)) == [
+        "manifest.json",
+        "places.csv",
+        "places.fgb",
+        "places.geojson",
+        "places.parquet",
+    ]
 
 
 def test_an_interrupted_snapshot_leaves_the_current_one(db: Session, tmp_path: Path) -> None:
@@ -151,8 +183,12 @@ def test_an_interrupted_snapshot_leaves_the_current_one(db: Session, tmp_path: P
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
 
 
-def test_data_page_lists_files_dictionary_and_licence(runner, yitu_cli, client: FlaskClient,  # noqa: ANN001
-                                                       db: Session) -> None:
+def test_data_page_lists_files_dictionary_and_licence(
+    runner,
+    yitu_cli,
+    client: FlaskClient,  # noqa: ANN001
+    db: Session,
+) -> None:
     empty = client.get("/data").get_data(as_text=True)
     assert "yitu export snapshot" in empty
     places(db)
@@ -188,8 +224,9 @@ def test_the_licence_setting_is_escaped(hostile_licence, client: FlaskClient) ->
     assert 'href="javascript:' not in page
 
 
-def test_another_licence_does_not_link_the_cc_by_deed(app_config: dict[str, object],
-                                                       client: FlaskClient) -> None:
+def test_another_licence_does_not_link_the_cc_by_deed(
+    app_config: dict[str, object], client: FlaskClient
+) -> None:
     client.application.config["OPENDATA_LICENCE"] = "ODbL 1.0"
     page = client.get("/data").get_data(as_text=True)
     assert "ODbL 1.0" in page and "creativecommons.org" not in page

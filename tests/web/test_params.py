@@ -36,8 +36,9 @@ LENIENT_FLOATS = [
 
 
 @pytest.mark.parametrize(("url", "name"), MALFORMED + LENIENT_FLOATS)
-def test_malformed_numbers_get_400_naming_the_parameter(client: FlaskClient, db: Session,
-                                                        url: str, name: str) -> None:
+def test_malformed_numbers_get_400_naming_the_parameter(
+    client: FlaskClient, db: Session, url: str, name: str
+) -> None:
     add_place(db, 101.78, 36.62)
     response = client.get(url)
     assert response.status_code == 400, (url, response.status_code)
@@ -56,16 +57,50 @@ def test_the_400_says_the_expected_range(client: FlaskClient) -> None:
     assert "expected a whole number 1..1000000" in page
 
 
-@pytest.mark.parametrize("raw", ["--1", "+-1", "²", "①", "１０１", "1_000", "1.0", "0x10", "1e3",
-                                 "", " ", "1" * 21, "\x00", "1\n2"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "--1",
+        "+-1",
+        "²",
+        "①",
+        "１０１",
+        "1_000",
+        "1.0",
+        "0x10",
+        "1e3",
+        "",
+        " ",
+        "1" * 21,
+        "\x00",
+        "1\n2",
+    ],
+)
 def test_parse_int_takes_only_ascii_digits(raw: str) -> None:
     with pytest.raises(InvalidInput, match=r"^n .*expected a whole number 0\.\.9$") as caught:
         parse_int(raw, "n", lo=0, hi=9)
     assert caught.value.field == "n"
 
 
-@pytest.mark.parametrize("raw", ["１０１", "1_01.7", "nan", "NaN", "inf", "-Infinity", "1e309",
-                                 "1e9999", "٣", "0x1p3", "", ".", "1." * 30, "1,5"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "１０１",
+        "1_01.7",
+        "nan",
+        "NaN",
+        "inf",
+        "-Infinity",
+        "1e309",
+        "1e9999",
+        "٣",
+        "0x1p3",
+        "",
+        ".",
+        "1." * 30,
+        "1,5",
+    ],
+)
 def test_parse_float_takes_only_finite_ascii_decimals(raw: str) -> None:
     with pytest.raises(InvalidInput, match=r"^x .*expected a number -1e\+06\.\.1e\+06$"):
         parse_float(raw, "x", lo=-1e6, hi=1e6)
@@ -73,8 +108,13 @@ def test_parse_float_takes_only_finite_ascii_decimals(raw: str) -> None:
 
 def test_valid_numbers_and_bounds() -> None:
     assert [parse_int(r, "n", lo=-9, hi=9) for r in (" 7 ", "+3", "-9", "007")] == [7, 3, -9, 7]
-    assert [parse_float(r, "x", lo=-1e6, hi=1e6) for r in ("1.5", ".5", "-2.", "2e3", "+1E-2")] \
-        == [1.5, 0.5, -2.0, 2000.0, 0.01]
+    assert [parse_float(r, "x", lo=-1e6, hi=1e6) for r in ("1.5", ".5", "-2.", "2e3", "+1E-2")] == [
+        1.5,
+        0.5,
+        -2.0,
+        2000.0,
+        0.01,
+    ]
     with pytest.raises(InvalidInput, match="out of range; expected a whole number 1..9"):
         parse_int("10", "n", lo=1, hi=9)
     with pytest.raises(InvalidInput, match="out of range"):
@@ -101,9 +141,9 @@ STAFF_MALFORMED = [
 
 
 @pytest.mark.parametrize(("role", "url", "name"), STAFF_MALFORMED)
-def test_staff_pages_refuse_malformed_numbers(app_config: dict[str, object], client: FlaskClient,
-                                              db: Session, role: str, url: str,
-                                              name: str) -> None:
+def test_staff_pages_refuse_malformed_numbers(
+    app_config: dict[str, object], client: FlaskClient, db: Session, role: str, url: str, name: str
+) -> None:
     from tests.household_fixtures import KEY_TEXT, login, make_user
 
     app_config["HOUSEHOLD_KEY"] = KEY_TEXT

@@ -45,25 +45,35 @@ def test_a_zero_area_bbox_is_valid_for_both(client: FlaskClient, db: Session) ->
     assert inverted.status_code == 400 and inverted.get_json()["field"] == "bbox"
 
 
-@pytest.mark.parametrize("query", ["lon=%EF%BC%91%EF%BC%90%EF%BC%91&lat=36.6",  # １０１
-                                   "lon=1_01.7&lat=36.6", "lon=101.7&lat=3_6.6"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "lon=%EF%BC%91%EF%BC%90%EF%BC%91&lat=36.6",  # １０１
+        "lon=1_01.7&lat=36.6",
+        "lon=101.7&lat=3_6.6",
+    ],
+)
 def test_numbers_are_ascii_decimals_only(client: FlaskClient, query: str) -> None:
     response = client.get(f"/api/v1/places/nearest?{query}")
     assert response.status_code == 400
     assert response.get_json()["field"] in ("lon", "lat")
 
 
-@pytest.mark.parametrize(("query", "field"), [
-    ("/api/v1/places/nearest?lon=101.7&lon=102&lat=36.6", "lon"),
-    ("/api/v1/places/nearest?lon=101.7&lat=36.6&lat=36.7", "lat"),
-    ("/api/v1/places/nearest?lon=101.7&lat=36.6&k=3&k=4", "k"),
-    ("/api/v1/places?limit=5&limit=6", "limit"),
-    ("/api/v1/places?bbox=101,36,102,37&bbox=100,36,102,37", "bbox"),
-    ("/api/v1/places?q=a&q=b", "q"),
-    ("/api/v1/places/changes?since=2025-01-01T00:00:00Z&since=2024-01-01T00:00:00Z", "since"),
-])
-def test_a_single_valued_parameter_given_twice_is_refused(client: FlaskClient, query: str,
-                                                           field: str) -> None:
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("/api/v1/places/nearest?lon=101.7&lon=102&lat=36.6", "lon"),
+        ("/api/v1/places/nearest?lon=101.7&lat=36.6&lat=36.7", "lat"),
+        ("/api/v1/places/nearest?lon=101.7&lat=36.6&k=3&k=4", "k"),
+        ("/api/v1/places?limit=5&limit=6", "limit"),
+        ("/api/v1/places?bbox=101,36,102,37&bbox=100,36,102,37", "bbox"),
+        ("/api/v1/places?q=a&q=b", "q"),
+        ("/api/v1/places/changes?since=2025-01-01T00:00:00Z&since=2024-01-01T00:00:00Z", "since"),
+    ],
+)
+def test_a_single_valued_parameter_given_twice_is_refused(
+    client: FlaskClient, query: str, field: str
+) -> None:
     response = client.get(query)
     assert response.status_code == 400
     body = response.get_json()
@@ -72,5 +82,7 @@ def test_a_single_valued_parameter_given_twice_is_refused(client: FlaskClient, q
 
 def test_lists_may_still_repeat(client: FlaskClient, db: Session) -> None:
     add_place(db, 101.75, 36.5, kind="station", amenities=["water", "toilet"])
-    response = client.get("/api/v1/places?kind=station&kind=driver_home&amenity=water&amenity=toilet")
+    response = client.get(
+        "/api/v1/places?kind=station&kind=driver_home&amenity=water&amenity=toilet"
+    )
     assert response.status_code == 200 and len(response.get_json()["features"]) == 1

@@ -23,10 +23,10 @@ from tests.household_fixtures import CHENGZHONG, add_households, record
 EXAMPLES_PER_OPERATION = 80
 
 
-def test_fuzzed_api_has_no_server_error_no_traceback_and_no_household(app: Flask,
-                                                                      db: Session) -> None:
-    households = [record(adcode=CHENGZHONG, lon=101.7781 + i * 1e-4, lat=36.6172)
-                  for i in range(3)]
+def test_fuzzed_api_has_no_server_error_no_traceback_and_no_household(
+    app: Flask, db: Session
+) -> None:
+    households = [record(adcode=CHENGZHONG, lon=101.7781 + i * 1e-4, lat=36.6172) for i in range(3)]
     add_households(db, households)
     personal = [v for r in households for v in (r.name, r.id_number, r.phone, r.address)]
     for i, name in enumerate(HOSTILE_NAMES):
@@ -39,8 +39,13 @@ def test_fuzzed_api_has_no_server_error_no_traceback_and_no_household(app: Flask
         operation = result.ok()
         operations += 1
 
-        @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, derandomize=True,
-                  suppress_health_check=list(HealthCheck), database=None)
+        @settings(
+            max_examples=EXAMPLES_PER_OPERATION,
+            deadline=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+            database=None,
+        )
         @given(case=operation.as_strategy())
         def check(case) -> None:  # noqa: ANN001
             # The WSGI transport does not decode brotli/gzip (web/assets.py compresses).
@@ -57,8 +62,9 @@ def test_fuzzed_api_has_no_server_error_no_traceback_and_no_household(app: Flask
                 problems.append(f"{where}: no nosniff")
             if "default-src 'self'" not in headers.get("content-security-policy", [""])[0]:
                 problems.append(f"{where}: no CSP")
-            problems.extend(f"{where}: household value in the answer"
-                            for v in personal if v in body)
+            problems.extend(
+                f"{where}: household value in the answer" for v in personal if v in body
+            )
 
         check()
     assert operations >= 5

@@ -24,9 +24,19 @@ def directives(response) -> dict[str, str]:  # noqa: ANN001
 
 def public_urls(db: Session) -> list[str]:
     place_id = add_place(db, 101.778, 36.617)
-    return ["/", "/places", f"/places/{place_id}", "/api/v1/places", "/api/v1/openapi.json",
-            "/embed/builder", "/auth/login", "/static/css/yitu.css", "/no-such-page",
-            f"/places/{place_id}/map.js", "/maps/finder.js"]
+    return [
+        "/",
+        "/places",
+        f"/places/{place_id}",
+        "/api/v1/places",
+        "/api/v1/openapi.json",
+        "/embed/builder",
+        "/auth/login",
+        "/static/css/yitu.css",
+        "/no-such-page",
+        f"/places/{place_id}/map.js",
+        "/maps/finder.js",
+    ]
 
 
 def test_every_page_sends_the_strict_headers(client: FlaskClient, db: Session) -> None:
@@ -47,11 +57,13 @@ def test_every_page_sends_the_strict_headers(client: FlaskClient, db: Session) -
 
 def test_only_embed_routes_may_be_framed(app: Flask, client: FlaskClient, db: Session) -> None:
     add_place(db, 101.778, 36.617, city="西宁市")
-    framed = [rule.endpoint for rule in app.url_map.iter_rules()
-              if is_frameable(app.view_functions[rule.endpoint])]
+    framed = [
+        rule.endpoint
+        for rule in app.url_map.iter_rules()
+        if is_frameable(app.view_functions[rule.endpoint])
+    ]
     assert framed == ["embed.embed"]
-    response = client.get("/embed", query_string={"lon": "101.778", "lat": "36.617",
-                                                  "zoom": "14"})
+    response = client.get("/embed", query_string={"lon": "101.778", "lat": "36.617", "zoom": "14"})
     assert response.status_code == 200
     assert directives(response)["frame-ancestors"] == "*"
     assert "X-Frame-Options" not in response.headers
@@ -62,19 +74,26 @@ def test_embed_allow_list_comes_from_config(app_config: dict[str, object]) -> No
     from web import create_app
 
     app = create_app({**app_config, "EMBED_FRAME_ANCESTORS": "https://union.example.cn"})
-    response = app.test_client().get("/embed", query_string={"lon": "101.778",
-                                                             "lat": "36.617"})
+    response = app.test_client().get("/embed", query_string={"lon": "101.778", "lat": "36.617"})
     assert directives(response)["frame-ancestors"] == "https://union.example.cn"
 
 
 def test_tile_hosts_with_subdomains_are_listed_exactly(app_config: dict[str, object]) -> None:
     from web import create_app
 
-    app = create_app({**app_config, "TILE_CRS": "gcj02", "TILE_SUBDOMAINS": "1234",
-                      "TILE_URL": "https://webrd0{s}.is.autonavi.com/appmaptile?x={x}&y={y}&z={z}"})
+    app = create_app(
+        {
+            **app_config,
+            "TILE_CRS": "gcj02",
+            "TILE_SUBDOMAINS": "1234",
+            "TILE_URL": "https://webrd0{s}.is.autonavi.com/appmaptile?x={x}&y={y}&z={z}",
+        }
+    )
     images = directives(app.test_client().get("/places"))["img-src"]
-    assert images == ("'self' data: https://webrd01.is.autonavi.com https://webrd02.is.autonavi.com"
-                      " https://webrd03.is.autonavi.com https://webrd04.is.autonavi.com")
+    assert images == (
+        "'self' data: https://webrd01.is.autonavi.com https://webrd02.is.autonavi.com"
+        " https://webrd03.is.autonavi.com https://webrd04.is.autonavi.com"
+    )
 
 
 def test_hsts_only_over_https(client: FlaskClient) -> None:
@@ -86,12 +105,14 @@ def test_hsts_only_over_https(client: FlaskClient) -> None:
 
 
 def test_behind_a_trusted_proxy_forwarded_https_turns_hsts_on(
-        app_config: dict[str, object]) -> None:
+    app_config: dict[str, object],
+) -> None:
     from web import create_app
 
     client = create_app({**app_config, "TRUSTED_PROXIES": 1}).test_client()
-    response = client.get("/places", headers={"X-Forwarded-Proto": "https",
-                                              "X-Forwarded-For": "198.51.100.20"})
+    response = client.get(
+        "/places", headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": "198.51.100.20"}
+    )
     assert "Strict-Transport-Security" in response.headers
 
 
@@ -102,16 +123,18 @@ def test_cors_only_on_the_public_get_api(client: FlaskClient) -> None:
     assert "Access-Control-Allow-Credentials" not in api.headers
     for url in ("/places", "/auth/login", "/households/cells.geojson", "/cases/"):
         assert "Access-Control-Allow-Origin" not in client.get(url, headers=origin).headers, url
-    preflight = client.options("/auth/login", headers={**origin,
-                                                       "Access-Control-Request-Method": "POST"})
+    preflight = client.options(
+        "/auth/login", headers={**origin, "Access-Control-Request-Method": "POST"}
+    )
     assert "Access-Control-Allow-Origin" not in preflight.headers
 
 
 def test_request_bodies_are_bounded(app: Flask, client: FlaskClient) -> None:
     limit = app.config["MAX_CONTENT_LENGTH"]
     assert isinstance(limit, int) and 0 < limit <= 64 * 1024 * 1024
-    response = client.post("/auth/login", data=b"x" * (limit + 1),
-                           content_type="application/octet-stream")
+    response = client.post(
+        "/auth/login", data=b"x" * (limit + 1), content_type="application/octet-stream"
+    )
     assert response.status_code == 413
     assert "Traceback" not in response.get_data(as_text=True)
 
@@ -125,7 +148,8 @@ def test_logged_in_pages_are_not_cached(client: FlaskClient, db: Session) -> Non
 
 
 def test_policy_builder() -> None:
-    policy = content_security_policy(tile_origins=("https://a.tile.example",),
-                                     frame_ancestors="'none'")
+    policy = content_security_policy(
+        tile_origins=("https://a.tile.example",), frame_ancestors="'none'"
+    )
     assert policy.startswith("default-src 'self'; img-src 'self' data: https://a.tile.example;")
     assert policy.endswith("frame-ancestors 'none'")

@@ -30,12 +30,31 @@ START_S = 60  # gunicorn and one worker importing the app, on a busy machine
 def served(database_url: str, port: int, trusted_proxies: int) -> Iterator[str]:
     """Run ``yitu serve`` on 127.0.0.1:``port``; yield its base URL, then stop it."""
     env = {name: value for name, value in os.environ.items() if name != "FORWARDED_ALLOW_IPS"}
-    env |= {"YITU_DATABASE_URL": database_url, "YITU_SECRET_KEY": "serve-test",
-            "YITU_TRUSTED_PROXIES": str(trusted_proxies)}
+    env |= {
+        "YITU_DATABASE_URL": database_url,
+        "YITU_SECRET_KEY": "serve-test",
+        "YITU_TRUSTED_PROXIES": str(trusted_proxies),
+    }
     child = subprocess.Popen(  # noqa: S603  (our own CLI, fixed arguments)
-        [sys.executable, "-c", "from web.cli import main; main()", "serve", "--host",
-         "127.0.0.1", "--port", str(port), "--workers", "1", "--threads", "2"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        [
+            sys.executable,
+            "-c",
+            "from web.cli import main; main()",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "--threads",
+            "2",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + START_S
@@ -55,15 +74,18 @@ def served(database_url: str, port: int, trusted_proxies: int) -> Iterator[str]:
 
 def forwarded_https(base: str) -> tuple[Message, str]:
     """GET the OpenAPI document claiming ``X-Forwarded-Proto: https``; headers and server URL."""
-    request = urllib.request.Request(f"{base}/api/v1/openapi.json",  # noqa: S310
-                                     headers={"X-Forwarded-Proto": "https"})
+    request = urllib.request.Request(
+        f"{base}/api/v1/openapi.json",  # noqa: S310
+        headers={"X-Forwarded-Proto": "https"},
+    )
     with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
         return response.headers, json.load(response)["servers"][0]["url"]
 
 
 @pytest.mark.parametrize(("trusted", "scheme"), [(0, "http"), (1, "https")])
 def test_forwarded_proto_is_believed_only_from_trusted_proxies(
-        database_url: str, free_tcp_port: int, trusted: int, scheme: str) -> None:
+    database_url: str, free_tcp_port: int, trusted: int, scheme: str
+) -> None:
     with served(database_url, free_tcp_port, trusted) as base:
         headers, server_url = forwarded_https(base)
     assert server_url.startswith(f"{scheme}://127.0.0.1:")

@@ -48,13 +48,16 @@ def app_config(app_config: dict[str, object]) -> dict[str, object]:
 
 
 @pytest.fixture
-def hostile_places(runner: FlaskCliRunner, yitu_cli: Any, db: Session,
-                   tmp_path: Path) -> Iterator[list[dict[str, Any]]]:
+def hostile_places(
+    runner: FlaskCliRunner, yitu_cli: Any, db: Session, tmp_path: Path
+) -> Iterator[list[dict[str, Any]]]:
     """Import one place per payload, the payload in every text field; yield their rows."""
     rows = [
         {
             **{field: f"{payload} {field}" for field in FIELDS},
-            "lon": XINING[0] + i * 0.001, "lat": XINING[1], "kind": "station",
+            "lon": XINING[0] + i * 0.001,
+            "lat": XINING[1],
+            "kind": "station",
             "opening_hours": "08:00-20:00",
         }
         for i, payload in enumerate(PAYLOADS)
@@ -63,8 +66,9 @@ def hostile_places(runner: FlaskCliRunner, yitu_cli: Any, db: Session,
     ledger.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
     result = runner.invoke(yitu_cli, ["import", "places", str(ledger), "--crs", "wgs84"])
     assert result.exit_code == 0, result.output
-    stored = db.execute(text(
-        "SELECT id, name FROM places WHERE source = 'ssti.json' ORDER BY id")).all()
+    stored = db.execute(
+        text("SELECT id, name FROM places WHERE source = 'ssti.json' ORDER BY id")
+    ).all()
     assert [r.name for r in stored] == [f"{p} name" for p in PAYLOADS]
     for row, (place_id, _) in zip(rows, stored, strict=True):
         row["id"] = place_id
@@ -80,13 +84,19 @@ def assert_literal(body: str, row: dict[str, Any], fields: tuple[str, ...] = FIE
 
 
 def test_place_pages_and_map_scripts_show_the_literal_text(
-        client: FlaskClient, hostile_places: list[dict[str, Any]]) -> None:
+    client: FlaskClient, hostile_places: list[dict[str, Any]]
+) -> None:
     for row in hostile_places:
         for lang in ("zh", "en"):
             page = client.get(f"/places/{row['id']}?lang={lang}")
             assert page.status_code == 200
-            shown_fields = ("name_en" if lang == "en" else "name", "address", "phone",
-                            "managing_union", "station_no")
+            shown_fields = (
+                "name_en" if lang == "en" else "name",
+                "address",
+                "phone",
+                "managing_union",
+                "station_no",
+            )
             assert_literal(page.get_data(as_text=True), row, shown_fields)
         script = client.get(f"/places/{row['id']}/map.js")
         assert script.status_code == 200
@@ -98,10 +108,16 @@ def test_place_pages_and_map_scripts_show_the_literal_text(
 
 
 def test_finder_directory_and_embed_show_the_literal_text(
-        client: FlaskClient, hostile_places: list[dict[str, Any]]) -> None:
+    client: FlaskClient, hostile_places: list[dict[str, Any]]
+) -> None:
     view = {"lon": XINING[0], "lat": XINING[1], "zoom": "15"}
-    for url, query in (("/", {**view, "q": "name"}), ("/places", {"q": "name"}),
-                       ("/embed", view), ("/maps/finder.js", view), ("/maps/embed.js", view)):
+    for url, query in (
+        ("/", {**view, "q": "name"}),
+        ("/places", {"q": "name"}),
+        ("/embed", view),
+        ("/maps/finder.js", view),
+        ("/maps/embed.js", view),
+    ):
         response = client.get(url, query_string=query)
         assert response.status_code == 200, url
         assert "1337" not in response.get_data(as_text=True), url
@@ -112,11 +128,14 @@ def test_finder_directory_and_embed_show_the_literal_text(
 
 
 def test_api_answers_carry_the_literal_text(
-        client: FlaskClient, hostile_places: list[dict[str, Any]]) -> None:
+    client: FlaskClient, hostile_places: list[dict[str, Any]]
+) -> None:
     lon, lat = XINING
     collections = [
-        client.get("/api/v1/places", query_string={
-            "bbox": f"{lon - 0.01},{lat - 0.01},{lon + 0.01},{lat + 0.01}"}),
+        client.get(
+            "/api/v1/places",
+            query_string={"bbox": f"{lon - 0.01},{lat - 0.01},{lon + 0.01},{lat + 0.01}"},
+        ),
         client.get("/api/v1/places/nearest", query_string={"lon": lon, "lat": lat, "k": 10}),
     ]
     by_id: dict[int, dict[str, Any]] = {}
@@ -132,8 +151,9 @@ def test_api_answers_carry_the_literal_text(
             assert properties["address"] == row["address"]
 
 
-def test_admin_pages_show_the_literal_text(client: FlaskClient, db: Session,
-                                           hostile_places: list[dict[str, Any]]) -> None:
+def test_admin_pages_show_the_literal_text(
+    client: FlaskClient, db: Session, hostile_places: list[dict[str, Any]]
+) -> None:
     login(client, make_user(db, "admin", username="ssti-admin").username)
     listing = client.get("/admin/", query_string={"q": "name"})
     assert listing.status_code == 200
@@ -147,8 +167,13 @@ def test_admin_pages_show_the_literal_text(client: FlaskClient, db: Session,
 
 
 @pytest.mark.parametrize("fmt", ["csv", "geojson", "xlsx"])
-def test_exports_carry_the_literal_text(runner: FlaskCliRunner, yitu_cli: Any, tmp_path: Path,
-                                        hostile_places: list[dict[str, Any]], fmt: str) -> None:
+def test_exports_carry_the_literal_text(
+    runner: FlaskCliRunner,
+    yitu_cli: Any,
+    tmp_path: Path,
+    hostile_places: list[dict[str, Any]],
+    fmt: str,
+) -> None:
     out = tmp_path / f"places.{fmt}"
     result = runner.invoke(yitu_cli, ["export", "places", "--format", fmt, "--out", str(out)])
     assert result.exit_code == 0, result.output
@@ -164,8 +189,9 @@ def test_exports_carry_the_literal_text(runner: FlaskCliRunner, yitu_cli: Any, t
     assert {row["name"] for row in hostile_places} <= names
 
 
-def test_household_numbers_stay_literal_on_the_caseworker_map(client: FlaskClient,
-                                                              db: Session) -> None:
+def test_household_numbers_stay_literal_on_the_caseworker_map(
+    client: FlaskClient, db: Session
+) -> None:
     user = make_user(db, "caseworker", districts=("630103",), username="ssti-case")
     numbers = [f"{payload} no" for payload in PAYLOADS]
     add_households(db, [record(household_no=n, lon=XINING[0], lat=XINING[1]) for n in numbers])
@@ -194,9 +220,20 @@ def test_the_household_key_leaves_the_process_environment(database_url: str) -> 
         "    where = dict(table='t', column='c', row_id='1')\n"
         "    print(cipher().decrypt(cipher().encrypt('x', **where), **where))\n"
     )
-    env = {**os.environ, "YITU_HOUSEHOLD_KEY": KEY_TEXT, "YITU_DATABASE_URL": database_url,
-           "YITU_SECRET_KEY": "test-secret-key"}
-    done = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True,
-                          text=True, timeout=120, check=False)
+    env = {
+        **os.environ,
+        "YITU_HOUSEHOLD_KEY": KEY_TEXT,
+        "YITU_DATABASE_URL": database_url,
+        "YITU_SECRET_KEY": "test-secret-key",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["False", "False", "x"]

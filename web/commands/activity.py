@@ -38,56 +38,138 @@ from web.db import session
 
 @imports.command("activity")
 @click.argument("file", type=click.Path(exists=True, path_type=Path))
-@click.option("--crs", help="Coordinate system of the points: wgs84, gcj02, bd09 or an EPSG "
-              "code (Amap/Tencent data: gcj02).  GeoParquet may declare its own.")
-@click.option("--city", required=True, help="City the activity belongs to (as planners will "
-              "pick it, e.g. 上海市); official names also clip points to the city.")
-@click.option("--dataset", help="Dataset name (default: the file name); re-importing a name "
-              "replaces that dataset.")
-@click.option("--resolution", type=click.IntRange(0, 15), default=DEFAULT_RESOLUTION,
-              show_default=True, help="H3 resolution of the cells.")
-@click.option("--map", "mapping", multiple=True, metavar="COLUMN=FIELD",
-              help="Map a column to lon, lat, time, rider or weight, e.g. --map 经度=lon.")
-@click.option("--also-points", multiple=True, metavar="LON,LAT[,TIME]",
-              help="Further positions per row that count as separate points, e.g. "
-              "accept_gps_lng,accept_gps_lat,accept_time (LaDe).")
+@click.option(
+    "--crs",
+    help="Coordinate system of the points: wgs84, gcj02, bd09 or an EPSG "
+    "code (Amap/Tencent data: gcj02).  GeoParquet may declare its own.",
+)
+@click.option(
+    "--city",
+    required=True,
+    help="City the activity belongs to (as planners will "
+    "pick it, e.g. 上海市); official names also clip points to the city.",
+)
+@click.option(
+    "--dataset",
+    help="Dataset name (default: the file name); re-importing a name replaces that dataset.",
+)
+@click.option(
+    "--resolution",
+    type=click.IntRange(0, 15),
+    default=DEFAULT_RESOLUTION,
+    show_default=True,
+    help="H3 resolution of the cells.",
+)
+@click.option(
+    "--map",
+    "mapping",
+    multiple=True,
+    metavar="COLUMN=FIELD",
+    help="Map a column to lon, lat, time, rider or weight, e.g. --map 经度=lon.",
+)
+@click.option(
+    "--also-points",
+    multiple=True,
+    metavar="LON,LAT[,TIME]",
+    help="Further positions per row that count as separate points, e.g. "
+    "accept_gps_lng,accept_gps_lat,accept_time (LaDe).",
+)
 @click.option("--year", type=int, help="Year of times written without one (MM-DD HH:MM:SS).")
-@click.option("--weekday", type=click.IntRange(0, 6), default=0, show_default=True,
-              help="Weekday (0 = Monday) of times written without a date (HH:MM).")
-@click.option("--layout", type=click.Choice(("auto", "table", "shanghai-2016")), default="auto",
-              show_default=True, help="shanghai-2016: FILE is the folder of new_1..new_5.csv.")
-@click.option("--no-parcels", is_flag=True,
-              help="shanghai-2016: count takeaway orders only, not parcel deliveries.")
-@click.option("--area", "area_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="GeoJSON polygon; points outside are dropped and counted.")
+@click.option(
+    "--weekday",
+    type=click.IntRange(0, 6),
+    default=0,
+    show_default=True,
+    help="Weekday (0 = Monday) of times written without a date (HH:MM).",
+)
+@click.option(
+    "--layout",
+    type=click.Choice(("auto", "table", "shanghai-2016")),
+    default="auto",
+    show_default=True,
+    help="shanghai-2016: FILE is the folder of new_1..new_5.csv.",
+)
+@click.option(
+    "--no-parcels",
+    is_flag=True,
+    help="shanghai-2016: count takeaway orders only, not parcel deliveries.",
+)
+@click.option(
+    "--area",
+    "area_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="GeoJSON polygon; points outside are dropped and counted.",
+)
 @click.option("--area-crs", default="wgs84", show_default=True, help="CRS of --area.")
 @click.option("--demo", is_flag=True, help="Label the dataset as invented demo data.")
-@click.option("--chunk-rows", type=click.IntRange(1000, 5_000_000), default=DEFAULT_CHUNK_ROWS,
-              show_default=True, help="Rows read at a time (bounds memory).")
-@click.option("--scheduler", metavar="ADDRESS",
-              help="Aggregate on a Dask cluster (tcp://host:8786) instead of this machine.")
-@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write the import report as JSON.")
-def import_activity(file: Path, crs: str | None, city: str, dataset: str | None,
-                    resolution: int, mapping: tuple[str, ...], also_points: tuple[str, ...],
-                    year: int | None, weekday: int, layout: str, no_parcels: bool,
-                    area_file: Path | None, area_crs: str, demo: bool, chunk_rows: int,
-                    scheduler: str | None, report_path: Path | None) -> None:
+@click.option(
+    "--chunk-rows",
+    type=click.IntRange(1000, 5_000_000),
+    default=DEFAULT_CHUNK_ROWS,
+    show_default=True,
+    help="Rows read at a time (bounds memory).",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    help="Aggregate on a Dask cluster (tcp://host:8786) instead of this machine.",
+)
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the import report as JSON.",
+)
+def import_activity(
+    file: Path,
+    crs: str | None,
+    city: str,
+    dataset: str | None,
+    resolution: int,
+    mapping: tuple[str, ...],
+    also_points: tuple[str, ...],
+    year: int | None,
+    weekday: int,
+    layout: str,
+    no_parcels: bool,
+    area_file: Path | None,
+    area_crs: str,
+    demo: bool,
+    chunk_rows: int,
+    scheduler: str | None,
+    report_path: Path | None,
+) -> None:
     """Import rider activity (pings or order points) as H3 cell-hour aggregates."""
     options = ActivityImport(
-        city=city, crs=crs, dataset=dataset, resolution=resolution, mapping=mapping,
-        also_points=also_points, times=TimeOptions(year=year, time_only_weekday=weekday),
-        layout=layout, parcels=not no_parcels, area_file=area_file, area_crs=area_crs,
-        demo=demo, chunk_rows=chunk_rows, scheduler=scheduler)
+        city=city,
+        crs=crs,
+        dataset=dataset,
+        resolution=resolution,
+        mapping=mapping,
+        also_points=also_points,
+        times=TimeOptions(year=year, time_only_weekday=weekday),
+        layout=layout,
+        parcels=not no_parcels,
+        area_file=area_file,
+        area_crs=area_crs,
+        demo=demo,
+        chunk_rows=chunk_rows,
+        scheduler=scheduler,
+    )
     salt = rider_salt(current_app.config.get("RIDER_ID_SALT"), Path(current_app.instance_path))
     try:
         with _progress(file, scheduler) as progress:
-            done = import_activity_use_case(session(), file, options, salt=salt,
-                                            progress=progress)
+            done = import_activity_use_case(session(), file, options, salt=salt, progress=progress)
     except GeoError as exc:
         fail(str(exc))
-    _show(done.report, cells_count=int(done.cells["cell"].nunique()), rows=len(done.cells),
-          name=done.name, dataset_id=done.dataset_id, demo=demo)
+    _show(
+        done.report,
+        cells_count=int(done.cells["cell"].nunique()),
+        rows=len(done.cells),
+        name=done.name,
+        dataset_id=done.dataset_id,
+        demo=demo,
+    )
     if report_path:
         report_path.write_text(json.dumps(done.report.to_dict(), ensure_ascii=False, indent=2))
         console.print(f"report written to {report_path}")
@@ -111,14 +193,16 @@ def _progress(file: Path, scheduler: str | None) -> Iterator[Progress]:
 
     by_bytes = file.suffix.lower() in (".csv", ".txt", ".gz")
     counter = DownloadColumn() if by_bytes else MofNCompleteColumn()
-    with Bar(TextColumn("{task.description}"), BarColumn(), counter, TimeElapsedColumn(),
-             console=console) as bar:
+    with Bar(
+        TextColumn("{task.description}"), BarColumn(), counter, TimeElapsedColumn(), console=console
+    ) as bar:
         task = bar.add_task(f"reading {file.name}", total=None)
         yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
-def _show(report: ActivityReport, *, cells_count: int, rows: int, name: str, dataset_id: int,
-          demo: bool) -> None:
+def _show(
+    report: ActivityReport, *, cells_count: int, rows: int, name: str, dataset_id: int, demo: bool
+) -> None:
     from rich.table import Table
 
     summary = report.to_dict()
@@ -127,15 +211,17 @@ def _show(report: ActivityReport, *, cells_count: int, rows: int, name: str, dat
         f"{summary['rows_read']} rows read, {summary['points']} points "
         f"(weight {summary['weight']:,.0f}) in {cells_count} H3 cells, {rows} cell-hours; "
         f"coordinates {summary['crs']}; rider ids "
-        f"{'hashed' if summary['has_riders'] else 'absent'}")
+        f"{'hashed' if summary['has_riders'] else 'absent'}"
+    )
     console.print("columns: " + ", ".join(f"{k}={v}" for k, v in summary["columns"].items()))
     if summary["skipped"]:
         table = Table(title="points left out")
         for column in ("reason", "count", f"first {summary['row_label']}s"):
             table.add_column(column)
         for reason, count in summary["skipped"].items():
-            table.add_row(reason, str(count),
-                          ", ".join(str(r) for r in summary["examples"].get(reason, [])))
+            table.add_row(
+                reason, str(count), ", ".join(str(r) for r in summary["examples"].get(reason, []))
+            )
         console.print(table)
     for note in summary["notes"]:
         console.print(f"note: {note}")
@@ -150,11 +236,26 @@ def load_demo_activity(if_empty: bool) -> None:
         console.print("activity already stored; demo activity not loaded")
         return
     ctx = click.get_current_context()
-    ctx.invoke(import_activity, file=DEMO_ACTIVITY, crs="wgs84", city="西宁市",
-               dataset=DEMO_DATASET, resolution=DEFAULT_RESOLUTION, mapping=(), also_points=(),
-               year=None, weekday=0, layout="table", no_parcels=False, area_file=None,
-               area_crs="wgs84", demo=True, chunk_rows=DEFAULT_CHUNK_ROWS, scheduler=None,
-               report_path=None)
+    ctx.invoke(
+        import_activity,
+        file=DEMO_ACTIVITY,
+        crs="wgs84",
+        city="西宁市",
+        dataset=DEMO_DATASET,
+        resolution=DEFAULT_RESOLUTION,
+        mapping=(),
+        also_points=(),
+        year=None,
+        weekday=0,
+        layout="table",
+        no_parcels=False,
+        area_file=None,
+        area_crs="wgs84",
+        demo=True,
+        chunk_rows=DEFAULT_CHUNK_ROWS,
+        scheduler=None,
+        report_path=None,
+    )
 
 
 def register(group: click.Group) -> None:

@@ -78,7 +78,11 @@ def import_places(
         )
         with progress_bar(f"importing {file.name}") as advance:
             report = service.import_places(
-                session(), file, options, dry_run=dry_run, progress=advance,
+                session(),
+                file,
+                options,
+                dry_run=dry_run,
+                progress=advance,
                 limits=Limits(max_rejected=max_rejected),
             )
     except GeoError as exc:

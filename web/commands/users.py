@@ -29,9 +29,9 @@ def _read_password(password_stdin: bool, username: str) -> str:
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        return check_password_strength(password,
-                                       min_length=current_app.config["PASSWORD_MIN_LENGTH"],
-                                       username=username)
+        return check_password_strength(
+            password, min_length=current_app.config["PASSWORD_MIN_LENGTH"], username=username
+        )
     except GeoError as exc:
         fail(str(exc))
         raise  # unreachable: fail() raises
@@ -40,26 +40,44 @@ def _read_password(password_stdin: bool, username: str) -> str:
 @users.command("create")
 @click.option("--username", required=True, help="Login name: 3-40 of a-z 0-9 _ . -")
 @click.option("--role", required=True, type=click.Choice(accounts.ROLES))
-@click.option("--district", "districts", multiple=True, metavar="ADCODE",
-              help="A caseworker's district (6-digit adcode); repeat for several.")
+@click.option(
+    "--district",
+    "districts",
+    multiple=True,
+    metavar="ADCODE",
+    help="A caseworker's district (6-digit adcode); repeat for several.",
+)
 @click.option("--display-name", help="Name shown in the pages and history.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
-def create(username: str, role: str, districts: tuple[str, ...], display_name: str | None,
-           password_stdin: bool) -> None:
+def create(
+    username: str,
+    role: str,
+    districts: tuple[str, ...],
+    display_name: str | None,
+    password_stdin: bool,
+) -> None:
     """Create an account."""
     db = private_session()
     try:
         name = accounts.check_username(username)
         accounts.check_role_districts(role, districts)
         password = _read_password(password_stdin, name)
-        account = accounts.create_user(db, username=name, password_hash=hash_password(password),
-                                       role=role, districts=districts, display_name=display_name)
+        account = accounts.create_user(
+            db,
+            username=name,
+            password_hash=hash_password(password),
+            role=role,
+            districts=districts,
+            display_name=display_name,
+        )
         db.commit()
     except GeoError as exc:
         db.rollback()
         fail(str(exc))
-    console.print(f"created {account.role} {account.username}"
-                  + (f" for districts {', '.join(account.districts)}" if account.districts else ""))
+    console.print(
+        f"created {account.role} {account.username}"
+        + (f" for districts {', '.join(account.districts)}" if account.districts else "")
+    )
 
 
 @users.command("list")

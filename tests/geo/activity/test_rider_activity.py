@@ -59,8 +59,9 @@ def test_window_past_midnight_wraps_into_next_day_and_week() -> None:
     assert sunday_night.day_ranges() == [(6, 22 * 60, 24 * 60), (0, 0, 5 * 60)]
 
 
-@pytest.mark.parametrize("text", ["lunchtime", "11:00", "25:00-26:00", "11:00-11:00",
-                                  "11:00-13:00,Funday"])
+@pytest.mark.parametrize(
+    "text", ["lunchtime", "11:00", "25:00-26:00", "11:00-11:00", "11:00-13:00,Funday"]
+)
 def test_bad_windows_are_refused_with_the_expected_forms(text: str) -> None:
     with pytest.raises(InvalidInput) as err:
         parse_window(text)
@@ -79,11 +80,11 @@ def test_custom_window_with_days() -> None:
 def test_hours_of_week_from_the_accepted_forms() -> None:
     opts = TimeOptions(year=2024, time_only_weekday=2)
     cases = {
-        f"{MONDAY} 08:30:00": 8,                 # naive = Asia/Shanghai local
-        f"{MONDAY}T00:30:00+00:00": 8,           # UTC 00:30 = 08:30 in Shanghai
-        "2024/03/05 13:05": 24 + 13,             # Tuesday, slash layout
-        "03-10 23:59:00": 6 * 24 + 23,           # LaDe layout, Sunday 10 March 2024
-        "07:15": 2 * 24 + 7,                     # time only: on the given weekday
+        f"{MONDAY} 08:30:00": 8,  # naive = Asia/Shanghai local
+        f"{MONDAY}T00:30:00+00:00": 8,  # UTC 00:30 = 08:30 in Shanghai
+        "2024/03/05 13:05": 24 + 13,  # Tuesday, slash layout
+        "03-10 23:59:00": 6 * 24 + 23,  # LaDe layout, Sunday 10 March 2024
+        "07:15": 2 * 24 + 7,  # time only: on the given weekday
     }
     for text, expected in cases.items():
         got = hours_of_week(pd.Series([text], dtype=object), options=opts)
@@ -97,8 +98,13 @@ def test_blank_times_are_minus_one_and_garbage_names_the_row() -> None:
     values = pd.Series([f"{MONDAY} 08:00", "", None], dtype=object)
     assert hours_of_week(values, options=opts).tolist() == [8, -1, -1]
     with pytest.raises(InvalidInput) as err:
-        hours_of_week(pd.Series([f"{MONDAY} 08:00", "soon"], dtype=object),
-                             options=opts, column="t", rows=np.array([2, 3]), row_label="line")
+        hours_of_week(
+            pd.Series([f"{MONDAY} 08:00", "soon"], dtype=object),
+            options=opts,
+            column="t",
+            rows=np.array([2, 3]),
+            row_label="line",
+        )
     assert "line 3" in str(err.value) and "'t'" in str(err.value)
 
 
@@ -127,8 +133,7 @@ def test_unknown_columns_list_what_was_found_and_expected() -> None:
 
 
 def test_explicit_mapping_wins_and_is_checked() -> None:
-    plan = plan_columns(["x1", "y1", "t", "lon"], mapping={"x1": "lon", "y1": "lat",
-                                                                  "t": "time"})
+    plan = plan_columns(["x1", "y1", "t", "lon"], mapping={"x1": "lon", "y1": "lat", "t": "time"})
     assert plan.points[0] == PointColumns("x1", "y1", "t")
     with pytest.raises(InvalidInput, match="no column 'nope'"):
         plan_columns(["lon", "lat", "t"], mapping={"nope": "time"})
@@ -140,8 +145,9 @@ def test_explicit_mapping_wins_and_is_checked() -> None:
 
 
 def test_rider_hashes_are_keyed_stable_and_format_blind() -> None:
-    hashed = hash_rider_ids(pd.Series([317, 317.0, "317", " 317 ", None, "", "9"],
-                                             dtype=object), salt=SALT)
+    hashed = hash_rider_ids(
+        pd.Series([317, 317.0, "317", " 317 ", None, "", "9"], dtype=object), salt=SALT
+    )
     assert len(set(hashed[:4].tolist())) == 1
     assert hashed[4] == hashed[5] == 0
     assert hashed[6] not in (0, hashed[0])
@@ -180,12 +186,15 @@ def test_csv_aggregates_points_and_distinct_riders(tmp_path: Path) -> None:
 def test_chunk_size_does_not_change_the_result(tmp_path: Path) -> None:
     rng = np.random.default_rng(3)
     n = 2000
-    rows = pd.DataFrame({
-        "lng": LON + rng.normal(0, 0.01, n), "lat": LAT + rng.normal(0, 0.01, n),
-        "time": pd.Timestamp(MONDAY) + pd.to_timedelta(rng.integers(0, 7 * 24 * 60, n),
-                                                        unit="min"),
-        "courier_id": rng.integers(0, 30, n),
-    })
+    rows = pd.DataFrame(
+        {
+            "lng": LON + rng.normal(0, 0.01, n),
+            "lat": LAT + rng.normal(0, 0.01, n),
+            "time": pd.Timestamp(MONDAY)
+            + pd.to_timedelta(rng.integers(0, 7 * 24 * 60, n), unit="min"),
+            "courier_id": rng.integers(0, 30, n),
+        }
+    )
     path = tmp_path / "many.csv"
     rows.to_csv(path, index=False)
     small, _ = read_all(path, chunk_rows=1000)
@@ -202,9 +211,11 @@ def test_gb18030_csv_with_chinese_headers(tmp_path: Path) -> None:
 
 
 def test_blank_coordinates_are_skipped_and_counted(tmp_path: Path) -> None:
-    rows = [{"lon": LON, "lat": LAT, "time": f"{MONDAY} 08:00"},
-            {"lon": None, "lat": None, "time": f"{MONDAY} 08:00"},
-            {"lon": LON, "lat": LAT, "time": None}]
+    rows = [
+        {"lon": LON, "lat": LAT, "time": f"{MONDAY} 08:00"},
+        {"lon": None, "lat": None, "time": f"{MONDAY} 08:00"},
+        {"lon": LON, "lat": LAT, "time": None},
+    ]
     _, report = read_all(write_csv(tmp_path / "gaps.csv", rows))
     assert report.points == 1
     assert report.skipped == {"blank coordinates": 1, "blank time": 1}
@@ -212,8 +223,10 @@ def test_blank_coordinates_are_skipped_and_counted(tmp_path: Path) -> None:
 
 
 def test_text_in_a_coordinate_names_line_and_column(tmp_path: Path) -> None:
-    rows = [{"lon": LON, "lat": LAT, "time": f"{MONDAY} 08:00"},
-            {"lon": "east", "lat": LAT, "time": f"{MONDAY} 08:00"}]
+    rows = [
+        {"lon": LON, "lat": LAT, "time": f"{MONDAY} 08:00"},
+        {"lon": "east", "lat": LAT, "time": f"{MONDAY} 08:00"},
+    ]
     with pytest.raises(InvalidInput) as err:
         read_all(write_csv(tmp_path / "bad.csv", rows))
     assert "line 3" in str(err.value) and "'lon'" in str(err.value)
@@ -263,31 +276,50 @@ def test_parquet_and_geoparquet_match_csv(tmp_path: Path) -> None:
 
     rng = np.random.default_rng(5)
     n = 300
-    frame = pd.DataFrame({
-        "lon": LON + rng.normal(0, 0.01, n), "lat": LAT + rng.normal(0, 0.01, n),
-        "time": [f"{MONDAY} {h:02d}:10" for h in rng.integers(0, 24, n)],
-        "rider_id": [f"r{i}" for i in rng.integers(0, 9, n)],
-    })
+    frame = pd.DataFrame(
+        {
+            "lon": LON + rng.normal(0, 0.01, n),
+            "lat": LAT + rng.normal(0, 0.01, n),
+            "time": [f"{MONDAY} {h:02d}:10" for h in rng.integers(0, 24, n)],
+            "rider_id": [f"r{i}" for i in rng.integers(0, 9, n)],
+        }
+    )
     csv_cells, _ = read_all(write_csv(tmp_path / "p.csv", frame.to_dict("records")))
     frame.to_parquet(tmp_path / "p.parquet")
     pq_cells, _ = read_all(tmp_path / "p.parquet")
     pd.testing.assert_frame_equal(csv_cells, pq_cells)
-    geo = gpd.GeoDataFrame(frame.drop(columns=["lon", "lat"]),
-                           geometry=gpd.points_from_xy(frame["lon"], frame["lat"]), crs=4326)
+    geo = gpd.GeoDataFrame(
+        frame.drop(columns=["lon", "lat"]),
+        geometry=gpd.points_from_xy(frame["lon"], frame["lat"]),
+        crs=4326,
+    )
     geo.to_parquet(tmp_path / "p.geoparquet")
     report = ActivityReport(source="geo")
-    gpq_cells = aggregate_points(read_activity(
-        tmp_path / "p.geoparquet", crs=None, salt=SALT, report=report))
+    gpq_cells = aggregate_points(
+        read_activity(tmp_path / "p.geoparquet", crs=None, salt=SALT, report=report)
+    )
     assert report.crs == "EPSG:4326"
     pd.testing.assert_frame_equal(csv_cells, gpq_cells)
 
 
 def test_extra_point_sets_count_separately_and_skip_blanks(tmp_path: Path) -> None:
     rows = [
-        {"lng": LON, "lat": LAT, "pickup_time": f"{MONDAY} 09:00", "acc_lng": LON + 0.01,
-         "acc_lat": LAT, "accept_time": f"{MONDAY} 08:00"},
-        {"lng": LON, "lat": LAT, "pickup_time": f"{MONDAY} 09:00", "acc_lng": None,
-         "acc_lat": None, "accept_time": None},
+        {
+            "lng": LON,
+            "lat": LAT,
+            "pickup_time": f"{MONDAY} 09:00",
+            "acc_lng": LON + 0.01,
+            "acc_lat": LAT,
+            "accept_time": f"{MONDAY} 08:00",
+        },
+        {
+            "lng": LON,
+            "lat": LAT,
+            "pickup_time": f"{MONDAY} 09:00",
+            "acc_lng": None,
+            "acc_lat": None,
+            "accept_time": None,
+        },
     ]
     extra = PointColumns("acc_lng", "acc_lat", "accept_time")
     cells, report = read_all(write_csv(tmp_path / "two.csv", rows), extra_points=[extra])
@@ -323,7 +355,7 @@ def test_shanghai_orders_join(shared_data: Path) -> None:
     assert points.rider is None
     # No dates in the files: every point on Monday, parcels within 08:00-19:59.
     assert points.hour_of_week.min() >= 0 and points.hour_of_week.max() < 24
-    parcels = points.hour_of_week[-len(new4):]
+    parcels = points.hour_of_week[-len(new4) :]
     assert parcels.min() >= 8 and parcels.max() <= 19
     # A pickup at a shop lands where the (GCJ-02) shop is once converted to WGS-84.
     assert points.lon.min() > 120.8 and points.lon.max() < 122.2
@@ -345,18 +377,24 @@ def test_dask_cluster_gives_the_single_machine_result(tmp_path: Path) -> None:
 
     rng = np.random.default_rng(11)
     n = 5000
-    frame = pd.DataFrame({
-        "lon": LON + rng.normal(0, 0.02, n), "lat": LAT + rng.normal(0, 0.02, n),
-        "time": [f"{MONDAY} {h:02d}:30" for h in rng.integers(0, 24, n)],
-        "rider_id": rng.integers(0, 50, n).astype(str),
-    })
+    frame = pd.DataFrame(
+        {
+            "lon": LON + rng.normal(0, 0.02, n),
+            "lat": LAT + rng.normal(0, 0.02, n),
+            "time": [f"{MONDAY} {h:02d}:30" for h in rng.integers(0, 24, n)],
+            "rider_id": rng.integers(0, 50, n).astype(str),
+        }
+    )
     path = tmp_path / "big.csv"
     frame.to_csv(path, index=False)
     single, single_report = read_all(path, chunk_rows=1500)
-    with LocalCluster(n_workers=2, processes=False, dashboard_address=None) as cluster, \
-            Client(cluster) as client:
-        spread, report = aggregate_activity_dask(path, scheduler=client, crs="wgs84",
-                                                        salt=SALT, blocksize="40kB")
+    with (
+        LocalCluster(n_workers=2, processes=False, dashboard_address=None) as cluster,
+        Client(cluster) as client,
+    ):
+        spread, report = aggregate_activity_dask(
+            path, scheduler=client, crs="wgs84", salt=SALT, blocksize="40kB"
+        )
     partitions = int(report.notes[-1].split(" in ")[1].split()[0])
     assert partitions > 1  # the file really was split across workers
     assert report.points == single_report.points == n

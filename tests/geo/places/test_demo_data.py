@@ -26,7 +26,15 @@ from geo.places.vocabulary import (
 )
 
 ROOT = Path(__file__).resolve().parents[3]
-XINING_DISTRICTS = {"城中区", "城东区", "城西区", "城北区", "湟中区", "大通回族土族自治县", "湟源县"}
+XINING_DISTRICTS = {
+    "城中区",
+    "城东区",
+    "城西区",
+    "城北区",
+    "湟中区",
+    "大通回族土族自治县",
+    "湟源县",
+}
 
 
 @pytest.fixture(scope="module")
@@ -148,7 +156,9 @@ def test_make_demo_is_deterministic(tmp_path):
     out = tmp_path / "xining.geojson"
     subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "make_demo.py"), "--out", str(out)],
-        check=True, capture_output=True, cwd=ROOT,
+        check=True,
+        capture_output=True,
+        cwd=ROOT,
     )
     assert out.read_bytes() == DEMO_FILE.read_bytes()
 

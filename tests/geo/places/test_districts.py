@@ -198,8 +198,9 @@ def _checks(stations: list[dict], *, convert: bool) -> list[DistrictCheck]:
 
 
 def test_zhengzhou_stations_all_lie_in_zhengzhou(zhengzhou):
-    lon, lat = to_wgs84_arrays([s["lng"] for s in zhengzhou], [s["lat"] for s in zhengzhou],
-                               crs="gcj02")
+    lon, lat = to_wgs84_arrays(
+        [s["lng"] for s in zhengzhou], [s["lat"] for s in zhengzhou], crs="gcj02"
+    )
     found = assign_districts(lon, lat)
     assert (found["city"] == "郑州市").all()
 
@@ -211,8 +212,7 @@ def test_zhengzhou_written_districts_are_matched_zoned_or_flagged(zhengzhou):
         by_status.setdefault(check.status, []).append((station, check))
     assert set(by_status) == {"match", "zone", "mismatch"}
 
-    mismatched = {s["name"]: (s["district"], c.official.district)
-                  for s, c in by_status["mismatch"]}
+    mismatched = {s["name"]: (s["district"], c.official.district) for s, c in by_status["mismatch"]}
     assert mismatched == ZHENGZHOU_MISMATCHES
     for station, check in by_status["mismatch"]:
         assert station["district"] in check.message
@@ -307,7 +307,9 @@ def test_district_matches_tolerates_ledger_variants(written, adcode, expected):
     assert district_matches(written, district_by_adcode(adcode)) is expected
 
 
-@pytest.mark.parametrize("zone", ["高新区", "经开区", "郑东新区", "航空港区", "郑州高新技术产业开发区"])
+@pytest.mark.parametrize(
+    "zone", ["高新区", "经开区", "郑东新区", "航空港区", "郑州高新技术产业开发区"]
+)
 def test_development_zones_are_reported_with_the_official_district(zone):
     check = check_written_district(zone, district_by_adcode("410102"))
     assert check.status == "zone" and not check.ok
@@ -392,7 +394,11 @@ def test_find_area_city_outline_is_the_union_of_its_districts():
 def test_find_area_district_metadata():
     area = find_area("西宁市城西区")
     assert (area.province, area.city, area.district, area.name) == (
-        "青海省", "西宁市", "城西区", "城西区")
+        "青海省",
+        "西宁市",
+        "城西区",
+        "城西区",
+    )
     assert area.label == "青海省西宁市城西区"
     assert area.geometry.contains(shapely.Point(101.755, 36.630))
     province = find_area("630000")

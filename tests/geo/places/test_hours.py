@@ -255,9 +255,7 @@ def test_lunch_break_gap():
     assert not is_open(LUNCH, at(TUE, 12, 0))
     assert not is_open(LUNCH, at(TUE, 12, 30))
     assert is_open(LUNCH, at(TUE, 13, 0))
-    assert next_change(LUNCH, at(TUE, 12, 30)) == datetime(
-        2024, 10, 8, 13, 0, tzinfo=SHANGHAI
-    )
+    assert next_change(LUNCH, at(TUE, 12, 30)) == datetime(2024, 10, 8, 13, 0, tzinfo=SHANGHAI)
 
 
 def test_just_before_and_after_closing():
@@ -374,7 +372,9 @@ def test_summarise_falls_back_to_the_ledger_text():
     assert summarise("not hours", "早八晚八", at(TUE, 10)).note == "早八晚八"
     assert summarise(None, None, at(TUE, 10)).state == "no_hours"
     assert summarise(LUNCH, None, at(TUE, 12, 30)).today == (
-        (time(8, 30), time(12)), (time(13), time(17, 30)))
+        (time(8, 30), time(12)),
+        (time(13), time(17, 30)),
+    )
 
 
 # --------------------------------------------------------------------------

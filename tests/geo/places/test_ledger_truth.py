@@ -27,11 +27,13 @@ def parse(path: Path, options: ImportOptions = OPTIONS) -> tuple[list, Report]:
 
 def test_a_longitude_typo_is_rejected_naming_row_and_nearest_district(tmp_path: Path) -> None:
     path = tmp_path / "shanghai.csv"
-    path.write_text(HEADER
-                    + "驿站甲,上海市,121.4737,31.2304,24小时\n"
-                    + "驿站乙,上海市,131.04,31.20,24小时\n"        # 121.04 typed as 131.04
-                    + "驿站丙,舟山市,122.2000,29.9500,24小时\n",   # ~1 km off the shore
-                    encoding="utf-8")
+    path.write_text(
+        HEADER
+        + "驿站甲,上海市,121.4737,31.2304,24小时\n"
+        + "驿站乙,上海市,131.04,31.20,24小时\n"  # 121.04 typed as 131.04
+        + "驿站丙,舟山市,122.2000,29.9500,24小时\n",  # ~1 km off the shore
+        encoding="utf-8",
+    )
     rows, report = parse(path)
     assert [number for number, _ in rows] == [2, 4]
     [error] = [i for i in report.issues if i.severity == "error"]
@@ -80,8 +82,9 @@ def test_a_workbook_saved_with_a_csv_name_is_read_as_xlsx(tmp_path: Path) -> Non
     rows, report = parse(workbook(tmp_path / "站点.csv"))
     assert [(n, r.name) for n, r in rows] == [(2, "驿站X")]
     assert report.detected["format"] == "xlsx"
-    assert report.detected["note"] == ("named .csv but recognised by its content as XLSX "
-                                       "workbook; read as XLSX workbook")
+    assert report.detected["note"] == (
+        "named .csv but recognised by its content as XLSX workbook; read as XLSX workbook"
+    )
     assert json.loads(json.dumps(report.to_dict()))["detected"]["format"] == "xlsx"
 
 
@@ -90,7 +93,9 @@ def test_text_named_xlsx_is_read_as_csv(tmp_path: Path) -> None:
     path.write_text(HEADER + "驿站甲,郑州市,113.64,34.75,24小时\n", encoding="gb18030")
     rows, report = parse(path)
     assert len(rows) == 1 and report.detected["format"] == "csv"
-    assert report.detected["encoding"] == "GB18030 (GBK)" and "named .xlsx" in report.detected["note"]
+    assert (
+        report.detected["encoding"] == "GB18030 (GBK)" and "named .xlsx" in report.detected["note"]
+    )
 
 
 def test_a_plain_csv_has_no_note(tmp_path: Path) -> None:

@@ -52,13 +52,17 @@ def test_each_encryption_uses_a_fresh_nonce(cipher: FieldCipher) -> None:
     assert cipher.encrypt("same", **WHERE) != cipher.encrypt("same", **WHERE)
 
 
-@pytest.mark.parametrize("moved", [
-    {"row_id": "row-2"},
-    {"column": "phone_ct"},
-    {"table": "households.visits"},
-])
+@pytest.mark.parametrize(
+    "moved",
+    [
+        {"row_id": "row-2"},
+        {"column": "phone_ct"},
+        {"table": "households.visits"},
+    ],
+)
 def test_a_value_moved_to_another_row_column_or_table_does_not_decrypt(
-        cipher: FieldCipher, moved: dict[str, str]) -> None:
+    cipher: FieldCipher, moved: dict[str, str]
+) -> None:
     sealed = cipher.encrypt("李娜", **WHERE)
     with pytest.raises(DecryptionFailed, match="fails authentication"):
         cipher.decrypt(sealed, **{**WHERE, **moved})
@@ -96,11 +100,14 @@ def test_keys_never_appear_in_repr(cipher: FieldCipher) -> None:
     assert cipher.key_id in shown
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("", "empty"),
-    ("not base64!!", "not valid base64"),
-    (base64.b64encode(b"short").decode(), "has 5 bytes"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "empty"),
+        ("not base64!!", "not valid base64"),
+        (base64.b64encode(b"short").decode(), "has 5 bytes"),
+    ],
+)
 def test_malformed_keys_are_refused_without_echoing_them(text: str, message: str) -> None:
     with pytest.raises(KeyUnavailable, match=message) as err:
         parse_keys(text)

@@ -24,9 +24,17 @@ from geo.register.households import (
 
 # A syntactically valid, invented ID number (checksum computed by GB 11643).
 ID_OK = "11010519491231002X"
-BASE = HouseholdRecord(source="t", household_no="H-1", name="张 伟", adcode="630102",
-                       category="illness", id_number=ID_OK, phone="+86 138-0013-8000",
-                       lon=101.778, lat=36.617)
+BASE = HouseholdRecord(
+    source="t",
+    household_no="H-1",
+    name="张 伟",
+    adcode="630102",
+    category="illness",
+    id_number=ID_OK,
+    phone="+86 138-0013-8000",
+    lon=101.778,
+    lat=36.617,
+)
 
 
 def test_id_checksum_follows_gb11643() -> None:
@@ -47,12 +55,15 @@ def test_id_number_is_normalised() -> None:
     assert check_id_number(" 11010519491231002x ") == ID_OK
 
 
-@pytest.mark.parametrize(("raw", "clean"), [
-    ("138 0013 8000", "13800138000"),
-    ("+86-138-0013-8000", "13800138000"),
-    ("0086 13800138000", "13800138000"),
-    ("0971-8123456", "09718123456"),
-])
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("138 0013 8000", "13800138000"),
+        ("+86-138-0013-8000", "13800138000"),
+        ("0086 13800138000", "13800138000"),
+        ("0971-8123456", "09718123456"),
+    ],
+)
 def test_phones_are_normalised(raw: str, clean: str) -> None:
     assert check_phone(raw) == clean
 
@@ -73,16 +84,19 @@ def test_validate_normalises_personal_fields() -> None:
     assert (clean.name, clean.phone, clean.id_number) == ("张伟", "13800138000", ID_OK)
 
 
-@pytest.mark.parametrize(("change", "field"), [
-    ({"household_no": " "}, "household_no"),
-    ({"name": ""}, "name"),
-    ({"adcode": "63010"}, "adcode"),
-    ({"category": "poor"}, "category"),
-    ({"status": "gone"}, "status"),
-    ({"members": 0}, "members"),
-    ({"lon": None}, "lon"),
-    ({"lon": 36.617, "lat": 101.778}, "lat"),
-])
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"household_no": " "}, "household_no"),
+        ({"name": ""}, "name"),
+        ({"adcode": "63010"}, "adcode"),
+        ({"category": "poor"}, "category"),
+        ({"status": "gone"}, "status"),
+        ({"members": 0}, "members"),
+        ({"lon": None}, "lon"),
+        ({"lon": 36.617, "lat": 101.778}, "lat"),
+    ],
+)
 def test_validate_names_the_bad_field(change: dict[str, object], field: str) -> None:
     with pytest.raises(InvalidInput) as err:
         validate(replace(BASE, **change))  # type: ignore[arg-type]
@@ -104,21 +118,45 @@ OPTIONS = HouseholdImportOptions(crs="wgs84", source="ledger.csv")
 
 def test_ledger_rows_map_chinese_headers_and_report_by_row_number() -> None:
     report = Report(source="ledger.csv")
-    parsed = parse_households(rows(
-        {"档案编号": "A1", "户主姓名": "王芳", "身份证号": ID_OK, "联系电话": "13800138000",
-         "家庭住址": "城中区1号", "行政区划代码": "630102", "困难类别": "因残", "家庭人口": "3人",
-         "建档日期": "2021年3月5日", "经度": "101.78", "纬度": "36.62"},
-        {"档案编号": "A2", "户主姓名": "李强", "身份证号": "110105194912310021",
-         "行政区划代码": "630102"},
-        {"档案编号": "A1", "户主姓名": "重复", "行政区划代码": "630102"},
-    ), OPTIONS, report)
+    parsed = parse_households(
+        rows(
+            {
+                "档案编号": "A1",
+                "户主姓名": "王芳",
+                "身份证号": ID_OK,
+                "联系电话": "13800138000",
+                "家庭住址": "城中区1号",
+                "行政区划代码": "630102",
+                "困难类别": "因残",
+                "家庭人口": "3人",
+                "建档日期": "2021年3月5日",
+                "经度": "101.78",
+                "纬度": "36.62",
+            },
+            {
+                "档案编号": "A2",
+                "户主姓名": "李强",
+                "身份证号": "110105194912310021",
+                "行政区划代码": "630102",
+            },
+            {"档案编号": "A1", "户主姓名": "重复", "行政区划代码": "630102"},
+        ),
+        OPTIONS,
+        report,
+    )
     assert [n for n, _ in parsed] == [2]
     record = parsed[0][1]
-    assert (record.household_no, record.name, record.category, record.members) == \
-        ("A1", "王芳", "disability", 3)
+    assert (record.household_no, record.name, record.category, record.members) == (
+        "A1",
+        "王芳",
+        "disability",
+        3,
+    )
     assert record.registered_on == date(2021, 3, 5)
-    assert sorted((i.row, i.code) for i in report.issues) == \
-        [(3, "bad_id_number"), (4, "duplicate_household_no")]
+    assert sorted((i.row, i.code) for i in report.issues) == [
+        (3, "bad_id_number"),
+        (4, "duplicate_household_no"),
+    ]
     # The report names rows and problems, never a name, number or phone.
     text = str(report.to_dict())
     for personal in ("王芳", "李强", "重复", "110105194912310021", "13800138000"):
@@ -127,9 +165,13 @@ def test_ledger_rows_map_chinese_headers_and_report_by_row_number() -> None:
 
 def test_an_id_number_typed_as_an_excel_number_is_rejected() -> None:
     report = Report(source="ledger.xlsx")
-    parsed = parse_households(rows({"档案编号": "A1", "姓名": "王芳",
-                                    "身份证号": 1.1010519491231e17, "区县代码": "630102"}),
-                              OPTIONS, report)
+    parsed = parse_households(
+        rows(
+            {"档案编号": "A1", "姓名": "王芳", "身份证号": 1.1010519491231e17, "区县代码": "630102"}
+        ),
+        OPTIONS,
+        report,
+    )
     assert parsed == []
     assert report.issues[0].code == "id_number_as_number"
 
@@ -141,8 +183,9 @@ def test_a_ledger_without_number_or_name_column_is_refused() -> None:
 
 def test_unknown_category_is_a_warning_not_an_error() -> None:
     report = Report(source="x")
-    parsed = parse_households(rows({"编号": "A1", "姓名": "王芳", "致困原因": "其它原因"}),
-                              OPTIONS, report)
+    parsed = parse_households(
+        rows({"编号": "A1", "姓名": "王芳", "致困原因": "其它原因"}), OPTIONS, report
+    )
     assert parsed[0][1].category == "other"
     assert [i.severity for i in report.issues] == ["warning"]
 
@@ -156,10 +199,24 @@ def test_options_are_checked() -> None:
 
 def test_registration_dates_are_read_like_ledger_dates_and_bad_ones_named() -> None:
     report = Report(source="ledger.csv")
-    parsed = parse_households(rows(
-        {"档案编号": "B1", "户主姓名": "甲", "行政区划代码": "630102", "建档日期": "2021-03-05 10:00"},
-        {"档案编号": "B2", "户主姓名": "乙", "行政区划代码": "630102", "建档日期": "2021-02-30"},
-    ), OPTIONS, report)
+    parsed = parse_households(
+        rows(
+            {
+                "档案编号": "B1",
+                "户主姓名": "甲",
+                "行政区划代码": "630102",
+                "建档日期": "2021-03-05 10:00",
+            },
+            {
+                "档案编号": "B2",
+                "户主姓名": "乙",
+                "行政区划代码": "630102",
+                "建档日期": "2021-02-30",
+            },
+        ),
+        OPTIONS,
+        report,
+    )
     assert [(n, r.registered_on) for n, r in parsed] == [(2, date(2021, 3, 5))]
     [issue] = report.issues
     assert (issue.row, issue.field) == (3, "registered_on")

@@ -52,11 +52,14 @@ def test_points_without_location_are_skipped() -> None:
     assert result.cells == (privacy.CellCount(CELL_A, 11),)
 
 
-@pytest.mark.parametrize(("lon", "lat"), [
-    ([float("inf")], [36.6]),
-    ([101.7], [136.6]),
-    ([36.6], [101.7]),  # swapped: lat out of range
-])
+@pytest.mark.parametrize(
+    ("lon", "lat"),
+    [
+        ([float("inf")], [36.6]),
+        ([101.7], [136.6]),
+        ([36.6], [101.7]),  # swapped: lat out of range
+    ],
+)
 def test_bad_coordinates_are_refused(lon: list[float], lat: list[float]) -> None:
     with pytest.raises(InvalidLocation):
         privacy.aggregate_points(lon, lat)
@@ -114,11 +117,15 @@ def test_geojson_has_closed_hexagons_in_lon_lat_order_and_only_published_cells()
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.floats(101.70, 101.86), st.floats(36.55, 36.70)),
-                min_size=0, max_size=300),
-       st.integers(min_value=privacy.MIN_K, max_value=30))
+@given(
+    st.lists(
+        st.tuples(st.floats(101.70, 101.86), st.floats(36.55, 36.70)), min_size=0, max_size=300
+    ),
+    st.integers(min_value=privacy.MIN_K, max_value=30),
+)
 def test_every_published_cell_has_at_least_k_points_and_its_true_count(
-        points: list[tuple[float, float]], k: int) -> None:
+    points: list[tuple[float, float]], k: int
+) -> None:
     lon = [p[0] for p in points]
     lat = [p[1] for p in points]
     result = privacy.aggregate_points(lon, lat, k=k)
