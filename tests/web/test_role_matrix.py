@@ -223,6 +223,7 @@ def policy(place_id: int, household_id: str) -> dict[str, list[Expect]]:
         # No rider activity is stored here: past the gate, these answer 400 about
         # the missing question/data, which still tells them apart from 403/302.
         "planner.curve": [Expect("GET", "/planner/curve.svg", only("planner", "admin", ok=400))],
+        "planner.report": [Expect("GET", "/planner/report.pdf", only("planner", "admin", ok=400))],
         "planner.coverage_export": [
             Expect("GET", "/planner/gaps.geojson", only("planner", "admin", ok=400))
         ],
