@@ -90,6 +90,35 @@ def place_checks() -> tuple[CheckConstraint, ...]:
     )
 
 
+# Columns a member of the public may see (everything but bookkeeping of the
+# import: source, external_id, source_crs, created_at).
+PUBLIC_COLUMNS: tuple[str, ...] = (
+    "id",
+    "kind",
+    "name",
+    "name_en",
+    "status",
+    "address",
+    "province",
+    "city",
+    "district",
+    "adcode",
+    "amenities",
+    "opening_hours",
+    "opening_hours_text",
+    "host_type",
+    "build_mode",
+    "capacity",
+    "phone",
+    "managing_union",
+    "station_no",
+    "six_haves",
+    "last_verified",
+    "is_demo",
+    "updated_at",
+)
+
+
 class Place(Base):
     """One service point that outdoor workers can use."""
 

@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY as PG_ARRAY
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from geo.db.models import Base, Place
+from geo.db.models import PUBLIC_COLUMNS, Base, Place
 
 TEXT_ARRAY = PG_ARRAY(Text)
 
@@ -46,32 +46,9 @@ class PlaceTombstone(Base):
 
 
 TOMBSTONES = PlaceTombstone.__table__
-# Columns of an OGC feature and of the bulk files (besides the geometry).
-FEATURE_COLUMNS: tuple[str, ...] = (
-    "id",
-    "kind",
-    "name",
-    "name_en",
-    "status",
-    "address",
-    "province",
-    "city",
-    "district",
-    "adcode",
-    "amenities",
-    "opening_hours",
-    "opening_hours_text",
-    "host_type",
-    "build_mode",
-    "capacity",
-    "phone",
-    "managing_union",
-    "station_no",
-    "six_haves",
-    "last_verified",
-    "is_demo",
-    "updated_at",
-)
+# Columns of an OGC feature and of the bulk files (besides the geometry):
+# what the public API shows, no more.
+FEATURE_COLUMNS: tuple[str, ...] = PUBLIC_COLUMNS
 
 
 @dataclass(frozen=True)

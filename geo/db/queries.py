@@ -66,7 +66,7 @@ from sqlalchemy.dialects.postgresql import ARRAY as PG_ARRAY
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
-from geo.db.models import Place
+from geo.db.models import PUBLIC_COLUMNS, Place
 from geo.db.opendata import TOMBSTONES
 
 __all__ = [
@@ -84,33 +84,6 @@ __all__ = [
     "place_extent",
 ]
 
-# Columns a member of the public may see (everything but bookkeeping of the
-# import: source, external_id, source_crs, created_at).
-PUBLIC_COLUMNS: tuple[str, ...] = (
-    "id",
-    "kind",
-    "name",
-    "name_en",
-    "status",
-    "address",
-    "province",
-    "city",
-    "district",
-    "adcode",
-    "amenities",
-    "opening_hours",
-    "opening_hours_text",
-    "host_type",
-    "build_mode",
-    "capacity",
-    "phone",
-    "managing_union",
-    "station_no",
-    "six_haves",
-    "last_verified",
-    "is_demo",
-    "updated_at",
-)
 # What a map marker needs: enough for a popup and the nearest list.
 MARKER_COLUMNS: tuple[str, ...] = (
     "id",
