@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -50,10 +51,12 @@ def only(*roles: str, ok: int = 200, anonymous: int = 302) -> dict[str, int]:
 
 
 @pytest.fixture
-def app_config(app_config: dict[str, object]) -> dict[str, object]:
+def app_config(app_config: dict[str, object], tmp_path: Path) -> dict[str, object]:
     # Every visitor logs in and posts from 127.0.0.1: lift the per-address limits here.
+    # An empty open-data folder, whatever snapshot `make run` left in instance/.
     return {
         **app_config,
+        "OPENDATA_DIR": str(tmp_path / "opendata"),
         "HOUSEHOLD_KEY": KEY_TEXT,
         "TRUST_RATE_LIMIT_CLIENT": "1000 per minute",
         "LOGIN_RATE_LIMIT": "100 per minute",
